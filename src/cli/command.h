@@ -1,0 +1,39 @@
+// Subcommands register themselves: a file cmd_<name>.cpp defines
+//   static rs::cli::Registrar reg{"name", "one-line help", [](CLI::App& sub) { ... }};
+// where the lambda adds options to `sub` and sets sub.callback(...). main.cpp only dispatches.
+// Commands stay thin: parse options, call library code, write outputs.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rs::cli {
+
+struct CommandSpec {
+  std::string name;
+  std::string help;
+  std::function<void(CLI::App&)> setup;
+};
+
+std::vector<CommandSpec>& command_registry();
+
+struct Registrar {
+  Registrar(std::string name, std::string help, std::function<void(CLI::App&)> setup) {
+    command_registry().push_back({std::move(name), std::move(help), std::move(setup)});
+  }
+};
+
+// Options every model-using command shares (ARCHITECTURE.md, "Command line").
+struct ModelOptions {
+  std::string model;          // empty -> rs::default_model_path()
+  std::string device = "cpu";
+  std::string dtype = "f32";
+  int threads = 0;            // 0 -> number of cores
+  uint64_t seed = 0;
+};
+void add_model_options(CLI::App& sub, ModelOptions& opts);
+// The model path to use, with a clear error when the default model was never fetched.
+std::string resolve_model_path(const ModelOptions& opts);
+
+}  // namespace rs::cli

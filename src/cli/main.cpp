@@ -1,0 +1,71 @@
+// reasonscope <command> [options]: dispatch only. Every command lives in its own cmd_*.cpp.
+#include <algorithm>
+#include <cstdio>
+#include <unistd.h>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/paths.h"
+
+namespace rs::cli {
+
+std::vector<CommandSpec>& command_registry() {
+  static std::vector<CommandSpec> registry;
+  return registry;
+}
+
+void add_model_options(CLI::App& sub, ModelOptions& o) {
+  sub.add_option("--model,-m", o.model,
+                 "Model: a .gguf file or a directory with config.json, *.safetensors and "
+                 "tokenizer.json (default: SmolLM2-135M-Instruct Q4_1 fetched by scripts/setup.sh)");
+  sub.add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
+  sub.add_option("--dtype", o.dtype, "Weight/compute dtype: f32, bf16 or f16")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}))
+      ->capture_default_str();
+  sub.add_option("--threads", o.threads, "CPU threads (default: all cores)");
+  sub.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+}
+
+std::string resolve_model_path(const ModelOptions& o) {
+  std::string p = o.model.empty() ? default_model_path() : o.model;
+  if (::access(p.c_str(), R_OK) != 0) {
+    if (o.model.empty())
+      fail(p, ": default model not found; run scripts/setup.sh (or pass --model)");
+    fail(p, ": cannot read model (no such file or directory)");
+  }
+  return p;
+}
+
+}  // namespace rs::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "reasonscope: look inside transformer language models while they reason.\n"
+      "Loads GGUF and Hugging Face safetensors models and runs them through libtorch."};
+  app.require_subcommand(1);
+  int verbose = 0;
+  bool quiet = false;
+  app.add_flag("-v,--verbose", verbose, "More messages on stderr (repeatable)");
+  app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
+  auto& registry = rs::cli::command_registry();
+  std::sort(registry.begin(), registry.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (auto& spec : registry) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.help);
+    spec.setup(*sub);
+  }
+  app.parse_complete_callback([&] { rs::set_verbosity(quiet ? 0 : 1 + verbose); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const rs::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
