@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, builds, and runs every suite.
+#  1. torch-free layers (io, tokenizer, data, report) under AddressSanitizer + UBSan;
+#  2. short libFuzzer runs of the GGUF, safetensors and tokenizer parsers (clang);
+#  3. the full Release build and suite, including the real default model (last, so the final
+#     ctest summary line is the main suite's).
+# Build directories live under build/ and are reused, so a second run only rebuilds changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+JOBS=${JOBS:-$(nproc)}
+export REASONSCOPE_MODEL="${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+export CTEST_OUTPUT_ON_FAILURE=1
+
+echo "== sanitizer build (ASan + UBSan, torch-free layers) =="
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_SANITIZE=ON -DRS_WITH_TORCH=OFF \
+  -DRS_BUILD_BENCH=OFF >/dev/null
+cmake --build build/asan -j"$JOBS"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan -j"$JOBS"
+
+echo "== fuzz smoke runs (libFuzzer, ${FUZZ_SECONDS:=20} s each) =="
+CC=clang CXX=clang++ cmake -S . -B build/fuzz -DRS_FUZZ=ON -DRS_WITH_TORCH=OFF \
+  -DRS_BUILD_TESTS=OFF -DRS_BUILD_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j"$JOBS"
+for f in build/fuzz/fuzz/fuzz_*; do
+  [[ -x $f && ! -d $f ]] || continue
+  name=$(basename "$f"); corpus=fuzz/corpus/${name#fuzz_}
+  work=$(mktemp -d); [[ -d $corpus ]] && cp -r "$corpus"/. "$work"/
+  echo "-- $name"
+  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 3
+  rm -rf "$work"
+done
+
+echo "== Release build and full suite =="
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/release -j"$JOBS"
+ctest --test-dir build/release -j"$JOBS"
