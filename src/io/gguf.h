@@ -6,6 +6,7 @@
 // file gives one rs::Error naming the file and the byte offset where reading went wrong.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,12 +41,29 @@ struct Value {
   static Value of_bool(bool v);
   static Value of_string(std::string v);
   static Value of_array(ValueType elem, std::vector<Value> items);
+  static Value of_u8(uint8_t v);
+  static Value of_i8(int8_t v);
+  static Value of_u16(uint16_t v);
+  static Value of_i16(int16_t v);
+  static Value of_i64(int64_t v);
+  static Value of_f64(double v);
 
   bool is_integer() const;
   bool is_float() const;
   int64_t as_int() const;   // any integer or bool type; throws rs::Error otherwise
   double as_float() const;  // any numeric type
+  // Short human-readable form: scalars in full, strings quoted, arrays as
+  // "[3 x UINT32: 1, 2, 3]" with at most max_items items shown.
+  std::string to_string(size_t max_items = 8) const;
 };
+// Same type and same contents (float fields compared as values; NaN equals NaN).
+bool operator==(const Value& a, const Value& b);
+inline bool operator!=(const Value& a, const Value& b) { return !(a == b); }
+
+// Limits the reader enforces (ggml: GGML_MAX_DIMS = 4). Nested arrays deeper than
+// kMaxArrayDepth are refused so a hostile file cannot exhaust the stack.
+constexpr uint32_t kMaxDims = 4;
+constexpr int kMaxArrayDepth = 16;
 
 struct TensorInfo {
   std::string name;
@@ -90,6 +108,9 @@ class File {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(const std::string& name) const;
   const TensorInfo& tensor(const std::string& name) const;  // throws naming the file
+  // The tensor's elements as f32 (dequantised; see io/ggml_types.h). Throws rs::Error naming
+  // the file and tensor when its type cannot be dequantised.
+  std::vector<float> dequantize_tensor(const TensorInfo& t, int n_threads = 1) const;
 
  private:
   File() = default;
@@ -126,6 +147,8 @@ class Writer {
     std::vector<int64_t> ne;
     std::vector<uint8_t> bytes;
   };
+  // Streams the whole file through `out` (header, metadata, infos, padded data).
+  void serialize(const std::function<void(const void*, size_t)>& out) const;
   std::vector<std::pair<std::string, Value>> kv_;
   std::vector<PendingTensor> tensors_;
 };

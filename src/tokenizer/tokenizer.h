@@ -42,9 +42,27 @@ ChatFormat detect_chat_format(const std::string& jinja_source);
 // Everything a tokenizer is built from, independent of the container it came from. Exposed so
 // tests (and hostile-input checks) can build tokenizers from arrays directly.
 struct VocabSpec {
+  // Names of the fields in the source container, used in error messages (GGUF keys by default;
+  // the tokenizer.json loader sets its own).
+  struct Keys {
+    std::string tokens = "tokenizer.ggml.tokens";
+    std::string merges = "tokenizer.ggml.merges";
+    std::string token_types = "tokenizer.ggml.token_type";
+    std::string scores = "tokenizer.ggml.scores";
+    std::string bos = "tokenizer.ggml.bos_token_id";
+    std::string eos = "tokenizer.ggml.eos_token_id";
+    std::string eot = "tokenizer.ggml.eot_token_id";
+    std::string pad = "tokenizer.ggml.padding_token_id";
+    std::string unk = "tokenizer.ggml.unknown_token_id";
+    std::string pre = "tokenizer.ggml.pre";
+  };
+  Keys keys;
   std::string source;          // file name used in error messages
   std::string model = "gpt2";  // "gpt2" (byte-level BPE) or "llama" (SentencePiece)
   std::string pre = "default"; // pre-tokenizer name (tokenizer.ggml.pre)
+  // Regexes to use instead of the named pre-tokenizer's (tokenizer.json gives them directly).
+  std::vector<std::string> pre_patterns;
+  bool ignore_merges = false;  // a whole pre-token found in the vocab is taken as is (Llama 3)
   std::vector<std::string> tokens;
   std::vector<std::string> merges;      // "a b" pairs, rank = index (gpt2 only)
   std::vector<int32_t> token_types;     // empty -> all Normal
@@ -77,6 +95,11 @@ class Tokenizer {
   // Exact inverse of encode on the bytes (invalid UTF-8 from byte tokens survives untouched).
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
   std::string token_text(int32_t id) const;  // decoded bytes of one token (streaming, pieces)
+  // True when every byte of `text` has a token of its own to fall back on, so that
+  // decode(encode(text)) == text is guaranteed. Byte-level vocabularies trained on text often
+  // lack bytes that never occur in UTF-8 (0xC0, 0xC1, 0xF5..0xFF) and some control characters;
+  // such bytes are encoded as the unknown token (or dropped when there is none).
+  bool covers_bytes(std::string_view text) const;
   std::string piece(int32_t id) const;       // the vocab string as stored
 
   int32_t n_vocab() const;
@@ -89,9 +112,13 @@ class Tokenizer {
   bool is_special(int32_t id) const;  // control or user-defined token
   TokenType token_type(int32_t id) const;
   int32_t find_token(std::string_view piece) const;  // -1 if not in the vocab
+  // Tokens that end a generation: eos, eot, and the end-of-turn token of the chat format
+  // (e.g. <|im_end|> for ChatML) when the vocab has it. Sorted, no duplicates.
+  std::vector<int32_t> stop_ids() const;
 
   std::string model_kind() const;  // "gpt2" or "llama"
-  std::string pre_type() const;    // pre-tokenizer name
+  std::string pre_type() const;    // pre-tokenizer name as the file gives it ("custom" for an
+                                   // unrecognised tokenizer.json chain; unused by "llama")
   ChatFormat chat_format() const;
   std::string chat_template_source() const;
   // Throws rs::Error when the format is None (no template or an unrecognised one).

@@ -1,0 +1,108 @@
+// Shared by the model-using commands (generate, trace, score, info): turn the common options
+// into a loaded model + tokenizer, and small parsing helpers. Thin glue only.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace rs::cli {
+
+struct LoadedModel {
+  std::string path;
+  Model model;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
+  double load_seconds = 0.0;
+};
+
+inline at::Device parse_device(const std::string& s) {
+  if (s == "cpu") return at::Device(at::kCPU);
+  if (s.rfind("cuda", 0) == 0) {
+    at::Device d(at::kCPU);
+    try {
+      d = at::Device(s);
+    } catch (const std::exception&) {
+      fail("--device: expected cpu, cuda or cuda:N, got '", s, "'");
+    }
+    if (!at::hasCUDA()) fail("--device ", s, ": this build of libtorch has no CUDA support");
+    return d;
+  }
+  fail("--device: expected cpu, cuda or cuda:N, got '", s, "'");
+}
+
+inline at::ScalarType parse_dtype(const std::string& s) {
+  if (s == "f32") return at::kFloat;
+  if (s == "bf16") return at::kBFloat16;
+  if (s == "f16") return at::kHalf;
+  fail("--dtype: expected f32, bf16 or f16, got '", s, "'");
+}
+
+inline LoadedModel load_for_cli(const ModelOptions& o) {
+  LoadedModel lm;
+  lm.path = resolve_model_path(o);
+  set_threads(o.threads);
+  LoadOptions lo;
+  lo.device = parse_device(o.device);
+  lo.dtype = parse_dtype(o.dtype);
+  const auto t0 = std::chrono::steady_clock::now();
+  lm.model = load_model(lm.path, lo);
+  lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+  lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log_debug(str("loaded ", lm.path, " in ", lm.load_seconds, " s: ", lm.model.config.summary()));
+  return lm;
+}
+
+// Prompt text -> token ids. Plain: BOS as the tokenizer says. Chat: wrapped in the model's chat
+// template as one user turn (after an optional system turn) plus the assistant prefix; the
+// rendered templates carry their own BOS text where the format has one, so none is added.
+// Special-token text (e.g. "<|im_end|>") becomes that token in both cases, as in llama.cpp.
+inline std::vector<int64_t> encode_prompt(const tok::Tokenizer& t, const std::string& text, bool chat,
+                                          const std::string& system = "") {
+  std::string s = text;
+  if (chat) {
+    std::vector<tok::ChatMessage> msgs;
+    if (!system.empty()) msgs.push_back({"system", system});
+    msgs.push_back({"user", text});
+    s = t.apply_chat(msgs, true);
+  }
+  std::vector<int32_t> ids = t.encode(s, /*add_special=*/!chat, /*parse_special=*/true);
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+// "L:H[,H...]" -> layer and heads (for --ablate-head).
+inline std::pair<int, std::vector<int64_t>> parse_layer_heads(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+    fail("--ablate-head: expected LAYER:HEAD[,HEAD...] (e.g. 5:0,3), got '", spec, "'");
+  std::vector<int64_t> heads;
+  int layer = 0;
+  try {
+    size_t used = 0;
+    layer = std::stoi(spec.substr(0, colon), &used);
+    if (used != colon) throw std::invalid_argument("layer");
+    std::string rest = spec.substr(colon + 1);
+    size_t start = 0;
+    while (start <= rest.size()) {
+      size_t comma = rest.find(',', start);
+      std::string item = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      size_t u = 0;
+      heads.push_back(std::stoll(item, &u));
+      if (u != item.size()) throw std::invalid_argument("head");
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } catch (const std::exception&) {
+    fail("--ablate-head: expected LAYER:HEAD[,HEAD...] with integers (e.g. 5:0,3), got '", spec, "'");
+  }
+  return {layer, heads};
+}
+
+}  // namespace rs::cli

@@ -1,0 +1,179 @@
+// Hook-point names (TransformerLens vocabulary) and pattern resolution with "did you mean".
+#include <algorithm>
+#include <cctype>
+
+#include "core/error.h"
+#include "hooks/hooks.h"
+
+namespace rs {
+
+const char* hook_point_suffix(HookPoint p) {
+  switch (p) {
+    case HookPoint::embed: return "hook_embed";
+    case HookPoint::resid_pre: return "hook_resid_pre";
+    case HookPoint::ln1_normalized: return "ln1.hook_normalized";
+    case HookPoint::q: return "attn.hook_q";
+    case HookPoint::k: return "attn.hook_k";
+    case HookPoint::v: return "attn.hook_v";
+    case HookPoint::rot_q: return "attn.hook_rot_q";
+    case HookPoint::rot_k: return "attn.hook_rot_k";
+    case HookPoint::attn_scores: return "attn.hook_attn_scores";
+    case HookPoint::pattern: return "attn.hook_pattern";
+    case HookPoint::z: return "attn.hook_z";
+    case HookPoint::result: return "attn.hook_result";
+    case HookPoint::attn_out: return "hook_attn_out";
+    case HookPoint::resid_mid: return "hook_resid_mid";
+    case HookPoint::ln2_normalized: return "ln2.hook_normalized";
+    case HookPoint::mlp_pre: return "mlp.hook_pre";
+    case HookPoint::mlp_post: return "mlp.hook_post";
+    case HookPoint::mlp_out: return "hook_mlp_out";
+    case HookPoint::resid_post: return "hook_resid_post";
+    case HookPoint::ln_final_normalized: return "ln_final.hook_normalized";
+    case HookPoint::logits: return "hook_logits";
+    case HookPoint::COUNT: break;
+  }
+  return "?";
+}
+
+bool hook_point_per_layer(HookPoint p) {
+  return p != HookPoint::embed && p != HookPoint::ln_final_normalized && p != HookPoint::logits;
+}
+
+bool hook_point_has_heads(HookPoint p) {
+  switch (p) {
+    case HookPoint::q: case HookPoint::k: case HookPoint::v: case HookPoint::rot_q:
+    case HookPoint::rot_k: case HookPoint::attn_scores: case HookPoint::pattern:
+    case HookPoint::z: case HookPoint::result:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int hook_point_pos_axis(HookPoint p) {
+  return p == HookPoint::attn_scores || p == HookPoint::pattern ? 2 : 1;
+}
+
+int hook_point_head_axis(HookPoint p) {
+  if (!hook_point_has_heads(p)) return -1;
+  return p == HookPoint::attn_scores || p == HookPoint::pattern ? 1 : 2;
+}
+
+std::string HookId::name() const {
+  if (!hook_point_per_layer(point)) return hook_point_suffix(point);
+  return "blocks." + std::to_string(layer) + "." + hook_point_suffix(point);
+}
+
+static std::vector<HookId> all_ids(const ModelConfig& cfg) {
+  std::vector<HookId> ids;
+  ids.push_back({HookPoint::embed, -1});
+  for (int l = 0; l < cfg.n_layer; ++l)
+    for (int p = static_cast<int>(HookPoint::resid_pre); p <= static_cast<int>(HookPoint::resid_post); ++p)
+      ids.push_back({static_cast<HookPoint>(p), l});
+  ids.push_back({HookPoint::ln_final_normalized, -1});
+  ids.push_back({HookPoint::logits, -1});
+  return ids;
+}
+
+std::vector<std::string> all_hook_names(const ModelConfig& cfg) {
+  std::vector<std::string> names;
+  for (const auto& id : all_ids(cfg)) names.push_back(id.name());
+  return names;
+}
+
+// '*' matches any run of characters (including dots), everything else literally.
+static bool glob_match(const std::string& pat, const std::string& s) {
+  size_t p = 0, i = 0, star = std::string::npos, mark = 0;
+  while (i < s.size()) {
+    if (p < pat.size() && pat[p] == s[i]) {
+      ++p;
+      ++i;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+static std::string trim(const std::string& s) {
+  size_t a = 0, b = s.size();
+  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
+  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
+  return s.substr(a, b - a);
+}
+
+std::vector<HookId> resolve_hooks(const ModelConfig& cfg, const std::string& patterns) {
+  const std::vector<HookId> ids = all_ids(cfg);
+  std::vector<HookId> out;
+  std::vector<char> taken(ids.size(), 0);
+  size_t start = 0;
+  while (start <= patterns.size()) {
+    size_t comma = patterns.find(',', start);
+    if (comma == std::string::npos) comma = patterns.size();
+    const std::string pat = trim(patterns.substr(start, comma - start));
+    start = comma + 1;
+    if (pat.empty()) {
+      if (comma == patterns.size()) break;
+      continue;
+    }
+    // A literal layer number out of range gets its own message.
+    if (pat.rfind("blocks.", 0) == 0) {
+      size_t e = 7;
+      while (e < pat.size() && std::isdigit(static_cast<unsigned char>(pat[e]))) ++e;
+      if (e > 7 && (e == pat.size() || pat[e] == '.')) {
+        const long long layer = std::stoll(pat.substr(7, e - 7));
+        if (layer >= cfg.n_layer)
+          fail("hook '", pat, "': layer ", layer, " is out of range (the model has ", cfg.n_layer,
+               " layers: 0..", cfg.n_layer - 1, ")");
+      }
+    }
+    bool any = false;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (glob_match(pat, ids[i].name())) {
+        any = true;
+        if (!taken[i]) {
+          taken[i] = 1;
+          out.push_back(ids[i]);
+        }
+      }
+    }
+    if (!any) {
+      // Suggest the nearest names; compare against the layer-0 / global names so that
+      // "blocks.*.hook_resid" still finds "blocks.*.hook_resid_post".
+      std::vector<std::pair<size_t, std::string>> near;
+      for (const auto& id : ids) {
+        if (id.layer > 0) continue;
+        std::string generic = id.layer == 0 ? "blocks.*." + std::string(hook_point_suffix(id.point)) : id.name();
+        const size_t d = std::min(edit_distance(pat, generic), edit_distance(pat, id.name()));
+        near.emplace_back(d, generic);
+      }
+      std::sort(near.begin(), near.end());
+      std::string list;
+      for (size_t i = 0; i < near.size() && i < 3; ++i) list += (i ? ", " : "") + near[i].second;
+      fail("unknown hook name '", pat, "' (did you mean: ", list, "?)");
+    }
+  }
+  if (out.empty()) fail("no hook names given");
+  return out;
+}
+
+}  // namespace rs

@@ -1,0 +1,129 @@
+// gguf::Value: construction, conversion, comparison and printing of metadata values.
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "io/gguf.h"
+
+namespace rs::gguf {
+
+const char* value_type_name(ValueType t) {
+  switch (t) {
+    case ValueType::UINT8: return "UINT8";
+    case ValueType::INT8: return "INT8";
+    case ValueType::UINT16: return "UINT16";
+    case ValueType::INT16: return "INT16";
+    case ValueType::UINT32: return "UINT32";
+    case ValueType::INT32: return "INT32";
+    case ValueType::FLOAT32: return "FLOAT32";
+    case ValueType::BOOL: return "BOOL";
+    case ValueType::STRING: return "STRING";
+    case ValueType::ARRAY: return "ARRAY";
+    case ValueType::UINT64: return "UINT64";
+    case ValueType::INT64: return "INT64";
+    case ValueType::FLOAT64: return "FLOAT64";
+  }
+  return "unknown";
+}
+
+namespace {
+Value make(ValueType t) {
+  Value v;
+  v.type = t;
+  return v;
+}
+bool is_unsigned(ValueType t) {
+  return t == ValueType::UINT8 || t == ValueType::UINT16 || t == ValueType::UINT32 ||
+         t == ValueType::UINT64;
+}
+bool is_signed(ValueType t) {
+  return t == ValueType::INT8 || t == ValueType::INT16 || t == ValueType::INT32 ||
+         t == ValueType::INT64;
+}
+}  // namespace
+
+Value Value::of_u8(uint8_t x) { Value v = make(ValueType::UINT8); v.u = x; return v; }
+Value Value::of_i8(int8_t x) { Value v = make(ValueType::INT8); v.i = x; return v; }
+Value Value::of_u16(uint16_t x) { Value v = make(ValueType::UINT16); v.u = x; return v; }
+Value Value::of_i16(int16_t x) { Value v = make(ValueType::INT16); v.i = x; return v; }
+Value Value::of_u32(uint32_t x) { Value v = make(ValueType::UINT32); v.u = x; return v; }
+Value Value::of_i32(int32_t x) { Value v = make(ValueType::INT32); v.i = x; return v; }
+Value Value::of_u64(uint64_t x) { Value v = make(ValueType::UINT64); v.u = x; return v; }
+Value Value::of_i64(int64_t x) { Value v = make(ValueType::INT64); v.i = x; return v; }
+Value Value::of_f32(float x) { Value v = make(ValueType::FLOAT32); v.f = x; return v; }
+Value Value::of_f64(double x) { Value v = make(ValueType::FLOAT64); v.f = x; return v; }
+Value Value::of_bool(bool x) { Value v = make(ValueType::BOOL); v.u = x ? 1 : 0; return v; }
+Value Value::of_string(std::string x) {
+  Value v = make(ValueType::STRING);
+  v.s = std::move(x);
+  return v;
+}
+Value Value::of_array(ValueType elem, std::vector<Value> items) {
+  Value v = make(ValueType::ARRAY);
+  v.elem_type = elem;
+  v.arr = std::move(items);
+  return v;
+}
+
+bool Value::is_integer() const { return is_unsigned(type) || is_signed(type); }
+bool Value::is_float() const { return type == ValueType::FLOAT32 || type == ValueType::FLOAT64; }
+
+int64_t Value::as_int() const {
+  if (is_unsigned(type) || type == ValueType::BOOL) {
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      fail("metadata value ", u, " (", value_type_name(type), ") does not fit a signed 64-bit integer");
+    return static_cast<int64_t>(u);
+  }
+  if (is_signed(type)) return i;
+  fail("metadata value: expected an integer, found ", value_type_name(type));
+}
+
+double Value::as_float() const {
+  if (is_float()) return f;
+  if (is_unsigned(type)) return static_cast<double>(u);
+  if (is_signed(type)) return static_cast<double>(i);
+  fail("metadata value: expected a number, found ", value_type_name(type));
+}
+
+std::string Value::to_string(size_t max_items) const {
+  if (is_unsigned(type)) return str(u);
+  if (is_signed(type)) return str(i);
+  if (type == ValueType::BOOL) return u ? "true" : "false";
+  if (type == ValueType::FLOAT32) return str(static_cast<float>(f));
+  if (type == ValueType::FLOAT64) return str(f);
+  if (type == ValueType::STRING) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '\n') out += "\\n";
+      else if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else out += c;
+    }
+    return out + "\"";
+  }
+  std::string out = str("[", arr.size(), " x ", value_type_name(elem_type));
+  for (size_t k = 0; k < arr.size() && k < max_items; ++k)
+    out += (k == 0 ? ": " : ", ") + arr[k].to_string(max_items);
+  if (arr.size() > max_items) out += ", ...";
+  return out + "]";
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case ValueType::UINT8: case ValueType::UINT16: case ValueType::UINT32:
+    case ValueType::UINT64: case ValueType::BOOL:
+      return a.u == b.u;
+    case ValueType::INT8: case ValueType::INT16: case ValueType::INT32: case ValueType::INT64:
+      return a.i == b.i;
+    case ValueType::FLOAT32: case ValueType::FLOAT64:
+      return a.f == b.f || (std::isnan(a.f) && std::isnan(b.f));
+    case ValueType::STRING:
+      return a.s == b.s;
+    case ValueType::ARRAY:
+      return a.elem_type == b.elem_type && a.arr == b.arr;
+  }
+  return false;
+}
+
+}  // namespace rs::gguf

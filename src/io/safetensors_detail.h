@@ -1,0 +1,63 @@
+// Small helpers shared by the safetensors reader, model loader and writer (not public API).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace rs::st_detail {
+
+// The reference implementation refuses headers above 100 MB (safetensors/src/tensor.rs,
+// MAX_HEADER_SIZE); so do we, before allocating anything.
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// A valid header nests 3 deep ({name: {shape: [..]}}); allow some slack for unknown extras.
+inline constexpr int kMaxHeaderDepth = 16;
+
+inline uint64_t read_u64_le(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+inline void put_u64_le(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Deepest [ / { nesting outside JSON strings (escapes inside strings skipped).
+inline int nesting_depth(std::string_view s) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) max_depth = depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+// nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error
+// ..." without the prefix (we report the file offset ourselves).
+inline std::string parse_error_detail(const std::string& msg) {
+  size_t p = msg.find("column ");
+  if (p != std::string::npos) {
+    size_t colon = msg.find(": ", p);
+    if (colon != std::string::npos) return msg.substr(colon + 2);
+  }
+  return msg;
+}
+
+// Any other nlohmann exception text without its "[json.exception.x.y] " tag.
+inline std::string json_error_detail(const std::string& msg) {
+  size_t p = msg.find("] ");
+  return p != std::string::npos && msg.rfind("[json.exception", 0) == 0 ? msg.substr(p + 2) : msg;
+}
+
+}  // namespace rs::st_detail

@@ -1,0 +1,196 @@
+// ModelConfig from GGUF metadata and from Hugging Face config.json.
+// GGUF key names: GGUF specification (ggml docs/gguf.md, "LLM" standardized key-value pairs).
+// HF key names: transformers LlamaConfig / Qwen2Config documentation.
+#include "model/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/gguf.h"
+
+namespace rs {
+
+const std::vector<std::string>& supported_architectures() {
+  static const std::vector<std::string> names = {"llama", "qwen2"};
+  return names;
+}
+
+static std::string supported_list() {
+  std::string s;
+  for (const auto& a : supported_architectures()) s += (s.empty() ? "" : ", ") + a;
+  return s;
+}
+
+static void require_supported(const std::string& arch, const std::string& source) {
+  for (const auto& a : supported_architectures())
+    if (a == arch) return;
+  fail("unsupported architecture '", arch, "' in ", source, " (supported: ", supported_list(), ")");
+}
+
+int64_t ModelConfig::n_params() const {
+  const int64_t attn = d_model * n_head * d_head + 2 * d_model * n_head_kv * d_head +
+                       n_head * d_head * d_model +
+                       (attn_qkv_bias ? (n_head + 2 * n_head_kv) * d_head : 0) +
+                       (attn_out_bias ? d_model : 0) + (qk_norm ? 2 * d_head : 0);
+  const int64_t mlp = 3 * d_model * d_ff + (mlp_bias ? 2 * d_ff + d_model : 0);
+  const int64_t norms = 2 * d_model + (post_attn_norm ? d_model : 0) + (post_mlp_norm ? d_model : 0);
+  return n_vocab * d_model * (tied_embeddings ? 1 : 2) + d_model + n_layer * (attn + mlp + norms);
+}
+
+void ModelConfig::validate() const {
+  auto positive = [&](const char* what, int64_t v) {
+    if (v <= 0) fail(source, ": model config: ", what, " must be positive, found ", v);
+  };
+  positive("n_layer (block_count)", n_layer);
+  positive("d_model (embedding_length)", d_model);
+  positive("n_head (attention.head_count)", n_head);
+  positive("n_head_kv (attention.head_count_kv)", n_head_kv);
+  positive("d_head", d_head);
+  positive("d_ff (feed_forward_length)", d_ff);
+  positive("n_vocab", n_vocab);
+  if (n_head % n_head_kv != 0)
+    fail(source, ": model config: head_count ", n_head, " is not a multiple of head_count_kv ",
+         n_head_kv);
+  const int64_t n_rot = rope.n_rot ? rope.n_rot : d_head;
+  if (n_rot % 2 != 0 || n_rot > d_head)
+    fail(source, ": model config: rope dimension ", n_rot, " must be even and <= head dim ", d_head);
+  if (!(rope.theta > 0)) fail(source, ": model config: rope theta must be positive, found ", rope.theta);
+  if (!(rms_eps > 0)) fail(source, ": model config: rms epsilon must be positive, found ", rms_eps);
+  if (rope.scaling != RopeScalingType::None && !(rope.factor > 0))
+    fail(source, ": model config: rope scaling factor must be positive, found ", rope.factor);
+  if (!layer_sliding.empty() && static_cast<int64_t>(layer_sliding.size()) != n_layer)
+    fail(source, ": model config: ", layer_sliding.size(), " sliding-window flags for ", n_layer,
+         " layers");
+}
+
+std::string ModelConfig::summary() const {
+  std::ostringstream os;
+  os << arch << " L=" << n_layer << " d=" << d_model << " H=" << n_head << "/" << n_head_kv
+     << " dh=" << d_head << " ff=" << d_ff << " V=" << n_vocab << " theta=" << rope.theta
+     << " eps=" << rms_eps << (tied_embeddings ? " tied" : " untied");
+  return os.str();
+}
+
+// ------------------------------------------------------------------------------------------ GGUF
+ModelConfig config_from_gguf(const gguf::File& f) {
+  ModelConfig c;
+  c.source = f.path();
+  c.arch = f.get_string("general.architecture");
+  require_supported(c.arch, f.path());
+  const std::string a = c.arch + ".";
+  c.n_layer = f.get_int(a + "block_count");
+  c.d_model = f.get_int(a + "embedding_length");
+  c.d_ff = f.get_int(a + "feed_forward_length");
+  c.n_head = f.get_int(a + "attention.head_count");
+  c.n_head_kv = f.get_int_or(a + "attention.head_count_kv", c.n_head);
+  if (c.n_head <= 0) fail(f.path(), ": metadata key ", a, "attention.head_count: expected > 0, found ", c.n_head);
+  c.d_head = f.get_int_or(a + "attention.key_length", c.d_model / c.n_head);
+  c.n_ctx_train = f.get_int_or(a + "context_length", 0);
+  c.rms_eps = f.get_float_or(a + "attention.layer_norm_rms_epsilon", 1e-5);
+  c.rope.theta = f.get_float_or(a + "rope.freq_base", 10000.0);
+  c.rope.n_rot = f.get_int_or(a + "rope.dimension_count", c.d_head);
+  const std::string scaling = f.get_string_or(a + "rope.scaling.type", "none");
+  if (scaling == "linear") {
+    c.rope.scaling = RopeScalingType::Linear;
+    c.rope.factor = f.get_float(a + "rope.scaling.factor");
+  } else if (scaling != "none") {
+    fail(f.path(), ": metadata key ", a, "rope.scaling.type: expected none or linear, found '",
+         scaling, "'");
+  }
+  // llama3-style scaling arrives in GGUF as a rope_freqs.weight tensor of per-frequency divisors
+  // (applied by the loader), not as metadata.
+  if (f.find_tensor("rope_freqs.weight")) c.rope.scaling = RopeScalingType::Llama3;
+
+  const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
+  if (!embd) fail(f.path(), ": tensor token_embd.weight: missing");
+  if (embd->ne.size() != 2)
+    fail(f.path(), ": tensor token_embd.weight: expected 2 dimensions, found ", embd->ne.size());
+  c.n_vocab = embd->ne[1];
+  c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+  c.attn_qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.attn_out_bias = f.find_tensor("blk.0.attn_output.bias") != nullptr;
+  c.mlp_bias = f.find_tensor("blk.0.ffn_up.bias") != nullptr;
+  c.validate();
+  return c;
+}
+
+// ------------------------------------------------------------------------------ HF config.json
+ModelConfig config_from_hf_json(const std::string& text, const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(path, ": invalid JSON at byte ", e.byte, ": ", e.what());
+  }
+  if (!j.is_object()) fail(path, ": expected a JSON object at the top level");
+  auto get_int = [&](const char* key, int64_t def, bool required) -> int64_t {
+    if (!j.contains(key) || j[key].is_null()) {
+      if (required) fail(path, ": key \"", key, "\": missing");
+      return def;
+    }
+    if (!j[key].is_number_integer())
+      fail(path, ": key \"", key, "\": expected an integer, found ", j[key].type_name());
+    return j[key].get<int64_t>();
+  };
+  auto get_num = [&](const nlohmann::json& o, const char* key, double def) -> double {
+    if (!o.contains(key) || o[key].is_null()) return def;
+    if (!o[key].is_number()) fail(path, ": key \"", key, "\": expected a number, found ", o[key].type_name());
+    return o[key].get<double>();
+  };
+  auto get_bool = [&](const char* key, bool def) -> bool {
+    if (!j.contains(key) || j[key].is_null()) return def;
+    if (!j[key].is_boolean()) fail(path, ": key \"", key, "\": expected true/false, found ", j[key].type_name());
+    return j[key].get<bool>();
+  };
+
+  ModelConfig c;
+  c.source = path;
+  if (!j.contains("model_type") || !j["model_type"].is_string())
+    fail(path, ": key \"model_type\": expected a string");
+  c.arch = j["model_type"].get<std::string>();
+  // Mistral checkpoints are the llama architecture (sliding window aside).
+  if (c.arch == "mistral") c.arch = "llama";
+  require_supported(c.arch, path);
+  c.n_layer = get_int("num_hidden_layers", 0, true);
+  c.d_model = get_int("hidden_size", 0, true);
+  c.d_ff = get_int("intermediate_size", 0, true);
+  c.n_head = get_int("num_attention_heads", 0, true);
+  c.n_head_kv = get_int("num_key_value_heads", c.n_head, false);
+  if (c.n_head <= 0) fail(path, ": key \"num_attention_heads\": expected > 0, found ", c.n_head);
+  c.d_head = get_int("head_dim", c.d_model / c.n_head, false);
+  c.n_vocab = get_int("vocab_size", 0, true);
+  c.n_ctx_train = get_int("max_position_embeddings", 0, false);
+  c.rms_eps = get_num(j, "rms_norm_eps", 1e-6);
+  c.rope.theta = get_num(j, "rope_theta", 10000.0);
+  c.rope.n_rot = c.d_head;
+  c.tied_embeddings = get_bool("tie_word_embeddings", false);
+  c.attn_qkv_bias = c.arch == "qwen2" ? true : get_bool("attention_bias", false);
+  c.attn_out_bias = c.arch == "qwen2" ? false : c.attn_qkv_bias;
+  c.mlp_bias = get_bool("mlp_bias", false);
+  if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
+    const auto& rs_ = j["rope_scaling"];
+    std::string type;
+    if (rs_.contains("rope_type") && rs_["rope_type"].is_string()) type = rs_["rope_type"];
+    else if (rs_.contains("type") && rs_["type"].is_string()) type = rs_["type"];
+    if (type == "linear") {
+      c.rope.scaling = RopeScalingType::Linear;
+      c.rope.factor = get_num(rs_, "factor", 1.0);
+    } else if (type == "llama3") {
+      c.rope.scaling = RopeScalingType::Llama3;
+      c.rope.factor = get_num(rs_, "factor", 8.0);
+      c.rope.low_freq_factor = get_num(rs_, "low_freq_factor", 1.0);
+      c.rope.high_freq_factor = get_num(rs_, "high_freq_factor", 4.0);
+      c.rope.original_max_position =
+          static_cast<int64_t>(get_num(rs_, "original_max_position_embeddings", 8192));
+    } else if (!type.empty() && type != "default") {
+      fail(path, ": key \"rope_scaling\": type '", type, "' is not supported (linear, llama3)");
+    }
+  }
+  c.validate();
+  return c;
+}
+
+}  // namespace rs

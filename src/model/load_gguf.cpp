@@ -1,0 +1,209 @@
+// GGUF -> Model in the Hugging Face layout.
+// Tensor names: llama.cpp's GGUF tensor naming (token_embd, blk.N.attn_q, ..., output_norm,
+// output), see the GGUF specification (ggml docs/gguf.md, "Standardized tensor names").
+// A GGUF tensor with ne = [ne0, ne1] (ne0 innermost) is the torch tensor [ne1, ne0], so a Linear
+// weight [out, in] is stored as ne = [in, out] and its rows need no transpose.
+// Speed: every tensor is dequantised straight from the mapping into its final f32 buffer
+// (q/k rows land at their un-permuted row), in parallel over row chunks; no intermediate copies.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/gguf.h"
+#include "model/model.h"
+
+namespace rs {
+namespace {
+
+// One tensor to fill: source rows -> destination rows (row_map[r] = destination row, or identity).
+struct Job {
+  const gguf::TensorInfo* info;
+  float* dst;
+  int64_t rows, cols;
+  int64_t qk_heads = 0;  // > 0: undo llama.cpp's q/k permutation with this many heads
+};
+
+int64_t hf_row_of_gguf_row(int64_t r, int64_t n_head, int64_t rows) {
+  // GGUF row h*d + 2i + j  <-  HF row h*d + j*d/2 + i   (see gguf_to_hf_qk_rows)
+  const int64_t d = rows / n_head, h = r / d, rem = r % d, i = rem / 2, j = rem % 2;
+  return h * d + j * (d / 2) + i;
+}
+
+void run_jobs(const std::vector<Job>& jobs) {
+  // Work items: (job, first row, row count) of about 256 K elements each.
+  struct Item { size_t job; int64_t r0, n; };
+  std::vector<Item> items;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t per = std::max<int64_t>(1, (1 << 18) / std::max<int64_t>(1, jobs[j].cols));
+    for (int64_t r = 0; r < jobs[j].rows; r += per) items.push_back({j, r, std::min(per, jobs[j].rows - r)});
+  }
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  auto worker = [&]() {
+    try {
+      for (size_t k = next++; k < items.size() && !failed; k = next++) {
+        const Item& it = items[k];
+        const Job& job = jobs[it.job];
+        const GgmlType type = job.info->type;
+        const uint64_t row_bytes = ggml_nbytes(type, {job.cols});
+        for (int64_t r = it.r0; r < it.r0 + it.n; ++r) {
+          const int64_t dst_row = job.qk_heads > 0 ? hf_row_of_gguf_row(r, job.qk_heads, job.rows) : r;
+          dequantize(type, job.info->data + static_cast<uint64_t>(r) * row_bytes, job.dst + dst_row * job.cols, job.cols);
+        }
+      }
+    } catch (...) {
+      if (!failed.exchange(true)) error = std::current_exception();
+    }
+  };
+  const unsigned n_threads = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 16));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+Model load_gguf(const std::string& path, const LoadOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto file = gguf::File::open(path);
+  const gguf::File& f = *file;
+  Model m;
+  m.config = config_from_gguf(f);
+  const ModelConfig& c = m.config;
+  const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head, F = c.d_ff, V = c.n_vocab;
+  const bool permuted = c.arch == "llama";  // llama.cpp permutes q/k rows for llama only
+
+  std::vector<Job> jobs;
+  // Check a tensor's shape and type, then queue it into dst ([rows, cols] row-major f32).
+  auto queue = [&](const std::string& name, at::Tensor dst, int64_t qk_heads = 0) {
+    const gguf::TensorInfo& ti = f.tensor(name);
+    const int64_t rows = dst.dim() == 1 ? 1 : dst.size(0), cols = dst.size(-1);
+    std::vector<int64_t> want = dst.dim() == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{cols, rows};
+    if (ti.ne != want) {
+      std::string found, expected;
+      for (auto n : ti.ne) found += (found.empty() ? "" : ", ") + std::to_string(n);
+      for (auto n : want) expected += (expected.empty() ? "" : ", ") + std::to_string(n);
+      fail(path, ": tensor ", name, ": expected ne [", expected, "], found [", found, "]");
+    }
+    if (!ggml_type_dequant_supported(ti.type))
+      fail(path, ": tensor ", name, ": type ", ggml_type_name(ti.type), " cannot be dequantised");
+    jobs.push_back({&ti, dst.data_ptr<float>(), rows, cols, qk_heads});
+  };
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  auto optional = [&](const std::string& name) { return f.find_tensor(name) != nullptr; };
+
+  m.embed = at::empty({V, D}, f32);
+  queue("token_embd.weight", m.embed);
+  m.layers.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerWeights& w = m.layers[static_cast<size_t>(l)];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    w.ln1 = at::empty({D}, f32);
+    queue(p + "attn_norm.weight", w.ln1);
+    // q, k, v land directly in one fused [(H + 2Hkv) dh, D] buffer; q/k/v are row views of it.
+    const bool fuse = opts.fuse && opts.dtype == at::kFloat;
+    at::Tensor qkv = at::empty({(H + 2 * Hkv) * dh, D}, f32);
+    w.q = qkv.narrow(0, 0, H * dh);
+    w.k = qkv.narrow(0, H * dh, Hkv * dh);
+    w.v = qkv.narrow(0, (H + Hkv) * dh, Hkv * dh);
+    if (fuse) w.qkv = qkv;
+    queue(p + "attn_q.weight", w.q, permuted ? H : 0);
+    queue(p + "attn_k.weight", w.k, permuted ? Hkv : 0);
+    queue(p + "attn_v.weight", w.v);
+    if (c.attn_qkv_bias) {
+      at::Tensor b = at::empty({(H + 2 * Hkv) * dh}, f32);
+      w.q_bias = b.narrow(0, 0, H * dh);
+      w.k_bias = b.narrow(0, H * dh, Hkv * dh);
+      w.v_bias = b.narrow(0, (H + Hkv) * dh, Hkv * dh);
+      if (fuse) w.qkv_bias = b;
+      // a bias is one "row" of H*dh: permute its elements like rows (done after dequantising)
+      queue(p + "attn_q.bias", w.q_bias);
+      queue(p + "attn_k.bias", w.k_bias);
+      queue(p + "attn_v.bias", w.v_bias);
+    }
+    w.o = at::empty({D, H * dh}, f32);
+    queue(p + "attn_output.weight", w.o);
+    if (c.attn_out_bias) {
+      w.o_bias = at::empty({D}, f32);
+      queue(p + "attn_output.bias", w.o_bias);
+    }
+    w.ln2 = at::empty({D}, f32);
+    queue(p + "ffn_norm.weight", w.ln2);
+    at::Tensor gate_up = at::empty({2 * F, D}, f32);
+    w.gate = gate_up.narrow(0, 0, F);
+    w.up = gate_up.narrow(0, F, F);
+    if (fuse) w.gate_up = gate_up;
+    queue(p + "ffn_gate.weight", w.gate);
+    queue(p + "ffn_up.weight", w.up);
+    w.down = at::empty({D, F}, f32);
+    queue(p + "ffn_down.weight", w.down);
+    if (c.mlp_bias) {
+      w.gate_bias = at::empty({F}, f32);
+      w.up_bias = at::empty({F}, f32);
+      w.down_bias = at::empty({D}, f32);
+      if (optional(p + "ffn_gate.bias")) queue(p + "ffn_gate.bias", w.gate_bias);
+      else w.gate_bias.zero_();
+      queue(p + "ffn_up.bias", w.up_bias);
+      queue(p + "ffn_down.bias", w.down_bias);
+    }
+  }
+  m.final_norm = at::empty({D}, f32);
+  queue("output_norm.weight", m.final_norm);
+  if (c.tied_embeddings) {
+    m.lm_head = m.embed;
+  } else {
+    m.lm_head = at::empty({V, D}, f32);
+    queue("output.weight", m.lm_head);
+  }
+  if (optional("rope_freqs.weight")) {
+    const int64_t n_rot = c.rope.n_rot ? c.rope.n_rot : dh;
+    m.rope_freq_factors = at::empty({n_rot / 2}, f32);
+    queue("rope_freqs.weight", m.rope_freq_factors);
+  }
+  run_jobs(jobs);
+  if (permuted && c.attn_qkv_bias) {
+    for (auto& w : m.layers) {
+      w.q_bias.copy_(gguf_to_hf_qk_rows(w.q_bias, H));
+      w.k_bias.copy_(gguf_to_hf_qk_rows(w.k_bias, Hkv));
+    }
+  }
+
+  // Target dtype / device: convert, then rebuild the fused views inside the converted buffers.
+  if (opts.dtype != at::kFloat || !opts.device.is_cpu()) {
+    auto move = [&](at::Tensor& t) {
+      if (t.defined()) t = t.to(opts.device, opts.dtype);
+    };
+    move(m.embed);
+    for (auto& w : m.layers) {
+      w.qkv = at::Tensor();
+      w.qkv_bias = at::Tensor();
+      w.gate_up = at::Tensor();
+      for (at::Tensor* t : {&w.ln1, &w.q, &w.k, &w.v, &w.o, &w.q_bias, &w.k_bias, &w.v_bias, &w.o_bias,
+                            &w.ln2, &w.gate, &w.up, &w.down, &w.gate_bias, &w.up_bias, &w.down_bias})
+        move(*t);
+      if (opts.fuse) fuse_layer_weights(w);
+    }
+    move(m.final_norm);
+    if (c.tied_embeddings) m.lm_head = m.embed;
+    else move(m.lm_head);
+  }
+  init_rope(m);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log_debug(str("loaded ", path, " (", c.summary(), ") in ", secs, " s"));
+  return m;
+}
+
+Model load_model(const std::string& path, const LoadOptions& opts) {
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return load_gguf(path, opts);
+  // A directory (config.json + safetensors) or a file with another extension: sniff.
+  return load_hf_dir(path, opts);
+}
+
+}  // namespace rs

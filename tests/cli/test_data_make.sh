@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# End-to-end test of `reasonscope data make`: every kind writes a file that `data check`
+# accepts, the same seed gives identical bytes, and impossible parameters or bad --from input
+# give one clear message, a non-zero exit and no output file (nor a temporary) left behind.
+# Usage: bash test_data_make.sh /path/to/reasonscope
+set -u
+BIN=${1:?usage: test_data_make.sh /path/to/reasonscope}
+SHARED=${RS_SHARED_DIR:-$(cd "$(dirname "$0")/../../../shared" && pwd)}
+DIR=$(mktemp -d /tmp/rs_data_make_XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+fails=0
+ok()   { echo "ok   $*"; }
+bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# make KIND SCHEMA ROWS ARGS... : run, check exit 0, row count and schema.
+make_ok() {
+  local kind=$1 schema=$2 rows=$3; shift 3
+  local out="$DIR/$kind-$RANDOM.jsonl"
+  if ! "$BIN" -q data make "$kind" "$@" --out "$out" 2>"$DIR/err"; then
+    bad "$kind $*: exit non-zero: $(cat "$DIR/err")"; return
+  fi
+  local n; n=$(wc -l <"$out")
+  [ "$n" -eq "$rows" ] && ok "$kind $*: $n rows" || bad "$kind $*: $n rows, expected $rows"
+  if "$BIN" -q data check "$out" --schema "$schema" >"$DIR/check" 2>&1; then
+    ok "$kind: data check --schema $schema"
+  else
+    bad "$kind: data check --schema $schema: $(cat "$DIR/check")"
+  fi
+  LAST=$out
+}
+
+# fail_clean EXPECTED_TEXT ARGS... : non-zero exit, message on stderr, nothing left in $DIR/f.
+fail_clean() {
+  local expect=$1; shift
+  local sub="$DIR/fail"; rm -rf "$sub"; mkdir -p "$sub"
+  if "$BIN" data make "$@" --out "$sub/out.jsonl" >"$DIR/out" 2>"$DIR/err"; then
+    bad "data make $*: succeeded, expected failure"; return
+  fi
+  if ! grep -qF -- "$expect" "$DIR/err"; then
+    bad "data make $*: message lacks '$expect': $(cat "$DIR/err")"; return
+  fi
+  if [ -n "$(ls -A "$sub")" ]; then
+    bad "data make $*: left files behind: $(ls -A "$sub")"; return
+  fi
+  ok "data make $* -> $(head -c 160 "$DIR/err" | tr '\n' ' ')"
+}
+
+make_ok prontoqa prontoqa 60 --n 60 --seed 3 --hops 1-6;  PQ=$LAST
+make_ok prontoqa prontoqa 20 --n 20 --seed 3 --hops 2 --distractors off
+make_ok cot-pairs cot-pairs 120 --from "$PQ" --seed 1
+make_ok cot-pairs cot-pairs 1200 --from "$SHARED/benchmarks/prontoqa/dev.jsonl" --seed 1
+make_ok twohop twohop 50 --n 50 --seed 1
+make_ok twohop mquake-2hop 50 --n 50 --seed 2
+make_ok babi15 mc 40 --n 40 --seed 1;  BABI=$LAST
+make_ok ioi mc 40 --n 40 --seed 1
+make_ok instructions instructions 100 --n 100 --seed 1 --tasks 5 --distributions 3
+make_ok pairs pairs 40 --from "$BABI" --seed 1
+make_ok pairs pairs 10 --from "$PQ" --n 10 --seed 1
+
+# Determinism: same seed -> same bytes; another seed -> different bytes.
+for kind in prontoqa twohop babi15 ioi instructions; do
+  "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/a.jsonl" &&
+  "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/b.jsonl" &&
+  "$BIN" -q data make $kind --n 30 --seed 8 --out "$DIR/c.jsonl" || { bad "$kind determinism run"; continue; }
+  if cmp -s "$DIR/a.jsonl" "$DIR/b.jsonl" && ! cmp -s "$DIR/a.jsonl" "$DIR/c.jsonl"; then
+    ok "$kind: same seed same bytes, other seed differs"
+  else
+    bad "$kind: determinism"
+  fi
+done
+
+# Impossible parameters and bad input.
+fail_clean "--hops 7 is impossible" prontoqa --n 5 --hops 7
+fail_clean "--hops 7 is impossible" prontoqa --n 5 --hops 1-9
+fail_clean "--n must be at least 1" prontoqa --n 0
+fail_clean "unknown kind \"sudoku\"" sudoku --n 5
+fail_clean "--from F.jsonl is required" cot-pairs
+fail_clean "--n N (the number of rows) is required" babi15
+fail_clean "distinct two-hop questions" twohop --n 100000
+fail_clean "--tasks 99 is impossible" instructions --n 5 --tasks 99
+fail_clean "--distractors expects on or off" prontoqa --n 5 --distractors sometimes
+fail_clean "--hops applies only to kind prontoqa" babi15 --n 5 --hops 2
+fail_clean "nope.jsonl" pairs --from "$DIR/nope.jsonl"
+printf '{"id": "x", "hops": 1,\n' >"$DIR/broken.jsonl"
+fail_clean "broken.jsonl:1" cot-pairs --from "$DIR/broken.jsonl"
+printf '{"id":"m1","prompt":"p","answer":"a"}\n' >"$DIR/mc.jsonl"
+fail_clean "mc.jsonl:1" pairs --from "$DIR/mc.jsonl"
+fail_clean "wrong_answers" pairs --from "$DIR/mc.jsonl"
+
+# Help names every kind.
+help=$("$BIN" data make --help 2>&1)
+for kind in prontoqa cot-pairs twohop babi15 ioi instructions pairs; do
+  echo "$help" | grep -q "  $kind: " || bad "help lacks $kind"
+done
+ok "help lists every kind"
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "all data make checks passed"
