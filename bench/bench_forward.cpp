@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   }
   rs::set_threads(threads);
   at::NoGradGuard no_grad;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when piped
 
   // Attainable GEMM rate on this machine, now: [2048 x 576] x [576 x 1536] (the MLP's shape).
   const at::Tensor a = at::randn({2048, 576}).to(dtype), w = at::randn({1536, 576}).to(dtype);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   at::set_num_threads(threads);
   std::printf("bench_stats: %d intra-op threads\n", at::get_num_threads());
 
-  // 10^6 scores, 30% positives shifted up by 0.5: a realistic AUROC around 0.64, no ties.
+  // 10^6 uniform scores, 30% positives shifted up by 0.5 (AUROC 0.875), no ties.
   const size_t n = 1000000;
   rs::stats::SplitMix64 rng(1);
   std::vector<double> scores(n), pos, neg;
@@ -81,12 +82,15 @@ int main(int argc, char** argv) {
   opt.restarts = 10;
   opt.seed = 7;
   rs::stats::KMeansResult km;
+  // Process CPU time too: on a shared machine the wall time includes waiting for a core.
+  const std::clock_t cpu0 = std::clock();
   const double t_kmeans = best_time(2, [&] { km = rs::stats::kmeans(x, opt); });
+  const double cpu_kmeans = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC / 2;
   const std::vector<int64_t> truth_v(truth.data_ptr<int64_t>(), truth.data_ptr<int64_t>() + rows);
   std::printf("baseline one distance matmul [10000x576]x[576x8]: %.4f s\n", t_matmul);
-  std::printf("kmeans 10000x576 k=8 restarts=10: %.3f s (%.0fx matmul)  inertia=%.1f iters=%d "
-              "ARI=%.4f  target < 5 s: %s\n",
-              t_kmeans, t_kmeans / t_matmul, km.inertia, km.iterations,
+  std::printf("kmeans 10000x576 k=8 restarts=10: %.3f s wall, %.3f s CPU per run (%.0fx matmul)  "
+              "inertia=%.1f iters=%d ARI=%.4f  target < 5 s: %s\n",
+              t_kmeans, cpu_kmeans, t_kmeans / t_matmul, km.inertia, km.iterations,
               rs::stats::adjusted_rand_index(truth_v, km.labels), t_kmeans < 5 ? "met" : "MISSED");
   return 0;
 }

@@ -12,7 +12,6 @@ namespace {
 struct GenerateCliOptions {
   ModelOptions model;
   std::string prompt;
-  bool prompt_given = false;
   bool chat = false;
   std::string system;
   int64_t max_new_tokens = 128;

@@ -34,7 +34,7 @@ std::string str(const Args&... args) {
 // fail("file.gguf: offset ", off, ": expected ...") throws rs::Error.
 template <typename... Args>
 [[noreturn]] void fail(const Args&... args) {
-  throw Error(str(args...));
+  throw Error(rs::str(args...));
 }
 
 }  // namespace rs

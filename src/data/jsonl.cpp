@@ -220,15 +220,18 @@ bool JsonlReader::next(JsonlRow& row) {
     if (!next_line(line)) return false;
     if (!is_blank(line)) break;
   }
-  size_t bad = find_invalid_utf8(line);
-  if (bad != std::string_view::npos)
-    fail(path_, ":", line_, ": invalid UTF-8 at byte column ", bad + 1, " (byte 0x", std::hex,
-         static_cast<unsigned>(static_cast<unsigned char>(line[bad])), std::dec, ")");
   if (nesting_depth(line) > kMaxDepth)
     fail(path_, ":", line_, ": JSON nested deeper than ", kMaxDepth, " levels");
+  // The JSON parser already refuses ill-formed UTF-8 (inside strings it checks the well-formed
+  // byte sequences of Unicode Table 3-7; outside strings any non-ASCII byte is a syntax error),
+  // so the separate UTF-8 scan runs only on failure, to name the byte column precisely.
   try {
     row.value = json::parse(line.begin(), line.end());
   } catch (const json::parse_error& e) {
+    size_t bad = find_invalid_utf8(line);
+    if (bad != std::string_view::npos)
+      fail(path_, ":", line_, ": invalid UTF-8 at byte column ", bad + 1, " (byte 0x", std::hex,
+           static_cast<unsigned>(static_cast<unsigned char>(line[bad])), std::dec, ")");
     fail(path_, ":", line_, ": malformed JSON at byte column ", e.byte, ": ",
          parse_error_detail(e));
   } catch (const json::exception& e) {  // e.g. out_of_range 406: a number too large

@@ -55,10 +55,18 @@ constexpr TypeTraits kTraits[] = {
     {GgmlType::MXFP4, "MXFP4", 32, 1 + 16, false},
 };
 
+// Direct lookup by id: dequantize() is called per row by the loaders, so this stays O(1).
+constexpr uint32_t kMaxTypeId = 64;
+struct TraitsIndex {
+  const TypeTraits* by_id[kMaxTypeId] = {};
+  TraitsIndex() {
+    for (const auto& t : kTraits) by_id[static_cast<uint32_t>(t.type)] = &t;
+  }
+};
+
 const TypeTraits* find_traits(uint32_t id) {
-  for (const auto& t : kTraits)
-    if (static_cast<uint32_t>(t.type) == id) return &t;
-  return nullptr;
+  static const TraitsIndex index;
+  return id < kMaxTypeId ? index.by_id[id] : nullptr;
 }
 
 const TypeTraits& traits(GgmlType t) {

@@ -80,6 +80,7 @@ class File {
   // Opens and validates the whole structure (not the tensor contents). Throws rs::Error.
   static std::unique_ptr<File> open(const std::string& path);
   // Same checks over bytes already in memory (fuzzing, tests); `name` is used in messages.
+  // The bytes are not copied: they must outlive the File (TensorInfo::data points into them).
   static std::unique_ptr<File> from_memory(const uint8_t* data, size_t size,
                                            const std::string& name);
 

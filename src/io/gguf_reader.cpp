@@ -210,7 +210,12 @@ void File::parse(const uint8_t* data, size_t size) {
     if (!valid_value_type(t))
       c.fail_at(type_at, str("metadata key \"", key, "\": expected a value type 0..12, found ", t));
     const size_t value_at = c.pos();
-    Value v = read_value(c, static_cast<ValueType>(t), 0);
+    Value v;
+    try {
+      v = read_value(c, static_cast<ValueType>(t), 0);
+    } catch (const Error& e) {
+      throw Error(str(e.what(), " (in the value of metadata key \"", key, "\")"));
+    }
     if (key == "general.alignment") alignment_at = value_at;
     kv_index_.emplace(key, kv_.size());
     kv_.emplace_back(std::move(key), std::move(v));

@@ -75,6 +75,7 @@ LineChart loss_curve(DemoRng& rng) {
   std::vector<double> steps, train, val;
   for (int i = 0; i <= 60; ++i) {
     double s = std::round(std::pow(10.0, 4.0 * i / 60.0));
+    if (!steps.empty() && s == steps.back()) continue;  // early steps round to the same integer
     steps.push_back(s);
     train.push_back(0.05 + 4.5 * std::pow(s, -0.45) * std::exp(rng.normal(0, 0.04)));
     val.push_back(0.09 + 4.6 * std::pow(s, -0.42) * std::exp(rng.normal(0, 0.04)));

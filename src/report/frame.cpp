@@ -230,7 +230,8 @@ std::string draw_legend(const Frame& f, const std::vector<LegendItem>& items, bo
     y += 2;
   }
   size_t max_chars = static_cast<size_t>((kLegendMaxWidth - 26) / (kLegendFont * 0.6));
-  size_t fit = static_cast<size_t>(std::max(1.0, (f.height - y - 10) / kLegendRow));
+  // Rows that fit beside the plot (a little past its bottom edge); the rest become "+ k more".
+  size_t fit = static_cast<size_t>(std::max(2.0, (f.bottom + 12 - y) / kLegendRow));
   size_t shown = items.size() <= fit ? items.size() : fit - 1;
   for (size_t i = 0; i < shown; ++i) {
     const auto& it = items[i];

@@ -19,7 +19,7 @@ LineChart& LineChart::add(std::string name, std::vector<double> x, std::vector<d
   if (x.size() != y.size())
     fail("line chart \"", title, "\": series \"", name, "\" has ", x.size(), " x values but ",
          y.size(), " y values");
-  series.push_back({std::move(name), std::move(x), std::move(y), dashed});
+  series.push_back({std::move(name), std::move(x), std::move(y), dashed, {}, {}});
   return *this;
 }
 

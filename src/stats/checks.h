@@ -1,6 +1,7 @@
 // Input validation shared by the statistics: every degenerate input (empty sample, lengths that
-// differ, NaN, a label outside {0, 1}, one class where two are needed) becomes an rs::Error that
-// names the function, the argument and what was expected versus found.
+// differ, NaN, a label outside {0, 1}, ...) becomes an rs::Error that
+// names the function, the argument and what was expected versus found. (Where scipy/sklearn
+// define a degenerate case as NaN, e.g. a constant input to pearsonr, the function documents it.)
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -42,13 +43,6 @@ inline size_t require_binary_labels(const char* fn, const char* arg, const std::
     positives += static_cast<size_t>(y[i]);
   }
   return positives;
-}
-
-// Both classes present (as sklearn.metrics.roc_auc_score requires).
-inline void require_two_classes(const char* fn, const char* arg, size_t positives, size_t n) {
-  if (positives == 0 || positives == n)
-    fail("stats::", fn, ": argument '", arg, "' holds only one class (", positives,
-         " positives of ", n, "); expected both 0 and 1 to occur");
 }
 
 }  // namespace rs::stats::detail

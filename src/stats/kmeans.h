@@ -2,11 +2,13 @@
 // variant tries 2 + floor(ln k) candidates per step and keeps the one that lowers the potential
 // most, as sklearn does), restarted several times, keeping the lowest inertia. Distances are
 // ||x||^2 - 2 x.c + ||c||^2 by matmul, on the input's device and dtype.
-// All restarts run side by side: one matmul against the centres of every restart per step, so
-// the data are read once per step rather than once per step and restart (the data matrix is what
-// costs: 10,000 x 576 floats is 23 MB; the centres are a few KB).
+// All restarts run side by side: each seeding step and each Lloyd step is one matmul against the
+// centres of every restart still running, so the data are read once per step rather than once
+// per step and restart (the data matrix is what costs: 10,000 x 576 floats is 23 MB).
 // Deterministic for a seed: restart r draws from its own SplitMix64 stream, seeded with the r-th
 // output of SplitMix64(seed), so restart r is the same run whatever the number of restarts.
+// Bitwise reproducible for a given seed, device and thread count (BLAS summation order depends
+// on the thread count; on CUDA, index_add_ uses atomics, so centres may differ in the last bits).
 // Thread count is the caller's (at::set_num_threads).
 #pragma once
 #include <ATen/core/Tensor.h>

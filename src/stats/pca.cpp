@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <tuple>
+#include <vector>
 
 #include "core/error.h"
 #include "stats/tensor_describe.h"

@@ -121,7 +121,11 @@ class Tokenizer {
                                    // unrecognised tokenizer.json chain; unused by "llama")
   ChatFormat chat_format() const;
   std::string chat_template_source() const;
-  // Throws rs::Error when the format is None (no template or an unrecognised one).
+  // The prompt text for a conversation in the model's chat format; encode it with
+  // add_special = false (the text already holds BOS where the format has one) and
+  // parse_special = true. Throws rs::Error when the format is None (no template or an
+  // unrecognised one). Llama 3.1+ templates that add a dated system header are rendered as
+  // Llama 3 (without that header).
   std::string apply_chat(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) const;
 
   struct Impl;

@@ -85,5 +85,21 @@ elif grep -qF "$F:1: field 'body': missing" "$TMP/err"; then ok text-field-missi
 expect_fail unknown-schema "$F" no-such-schema "unknown schema 'no-such-schema'" "prontoqa"
 expect_fail missing-file "$TMP/nope.jsonl" text "$TMP/nope.jsonl: cannot open"
 
+# Files written by `data make` pass the schema of their kind (generators and readers agree).
+G=$TMP/gen
+mkdir -p "$G"
+for k in prontoqa twohop babi15 ioi instructions; do
+  "$BIN" data make $k --n 40 --seed 5 --out "$G/$k.jsonl" 2>/dev/null || bad "data make $k"
+done
+"$BIN" data make cot-pairs --from "$G/prontoqa.jsonl" --seed 5 --out "$G/cot.jsonl" 2>/dev/null || bad "data make cot-pairs"
+"$BIN" data make pairs --from "$G/babi15.jsonl" --seed 5 --out "$G/pairs.jsonl" 2>/dev/null || bad "data make pairs"
+expect_pass gen-prontoqa "$G/prontoqa.jsonl" prontoqa "rows    40 valid of 40 lines"
+expect_pass gen-twohop "$G/twohop.jsonl" twohop "rows    40 valid of 40 lines"
+expect_pass gen-babi15 "$G/babi15.jsonl" mc "rows    40 valid of 40 lines" "task:  babi15=40"
+expect_pass gen-ioi "$G/ioi.jsonl" mc "rows    40 valid of 40 lines" "task:  ioi=40"
+expect_pass gen-instructions "$G/instructions.jsonl" instructions "rows    40 valid of 40 lines"
+expect_pass gen-cot-pairs "$G/cot.jsonl" cot-pairs "rows    80 valid of 80 lines" "label:  0=40  1=40"
+expect_pass gen-pairs "$G/pairs.jsonl" pairs "rows    40 valid of 40 lines"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

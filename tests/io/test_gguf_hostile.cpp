@@ -4,6 +4,7 @@
 // runs this too).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -286,4 +287,20 @@ TEST(GgufHostile, RandomMutationsNeverCrash) {
       EXPECT_EQ(err.rfind(std::string(kName) + ": offset ", 0), 0u) << err;
     }
   }
+}
+
+TEST(GgufHostile, TruncatedFileOnDiskNamesItsPath) {
+  auto bytes = valid_file();
+  const std::string path = testing::TempDir() + "rs_hostile_truncated.gguf";
+  FILE* fp = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(fp, nullptr);
+  std::fwrite(bytes.data(), 1, bytes.size() / 3, fp);
+  std::fclose(fp);
+  try {
+    File::open(path);
+    ADD_FAILURE() << "truncated file accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": offset ", 0), 0u) << e.what();
+  }
+  std::remove(path.c_str());
 }

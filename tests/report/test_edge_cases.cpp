@@ -253,6 +253,21 @@ TEST(EdgeCases, HostileTextIsEscapedEverywhere) {
   EXPECT_EQ(probe::texts(*probe::axis(*hroot, "x-axis"), "tick-label")[1], "b&b");
 }
 
+TEST(EdgeCases, LegendTooLongForThePlotEndsWithMoreCount) {
+  LineChart c;
+  c.title = "30 layers";
+  for (int l = 0; l < 30; ++l) c.add("layer " + std::to_string(l), {0, 1}, {0.0 + l, 1.0 + l});
+  Rendered r = c.render();
+  EXPECT_EQ(r.marks, 60u);  // every series drawn even when the legend is cut short
+  auto root = probe::parse_svg(r.svg);
+  size_t shown = xmlcheck::by_class(*root, "legend-item").size();
+  EXPECT_GE(shown, 5u);
+  EXPECT_LT(shown, 30u);
+  EXPECT_EQ(probe::texts(*root, "legend-more"),
+            std::vector<std::string>{"+ " + std::to_string(30 - shown) + " more"});
+  EXPECT_EQ(xmlcheck::by_name(*root, "path", "line").size(), 30u);
+}
+
 TEST(EdgeCases, ManyCategoriesAndLongLabelsStayInsideTheChart) {
   ScatterChart s;
   s.title = std::string(300, 'T');
