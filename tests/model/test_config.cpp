@@ -4,10 +4,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "hooks/hooks.h"
 #include "io/gguf.h"
+#include "io/safetensors.h"
 #include "model/model.h"
 #include "tiny_model.h"
 
@@ -144,4 +148,40 @@ TEST(Config, RopeMatchesRotateHalfDefinition) {
       EXPECT_NEAR(r[p][2][i].item<double>(), x1 * cs - x2 * sn, 1e-5);
       EXPECT_NEAR(r[p][2][i + half].item<double>(), x2 * cs + x1 * sn, 1e-5);
     }
+}
+
+// A Hugging Face directory (config.json + safetensors written by our writer) loads to the same
+// weights and logits as the model it was written from.
+TEST(Config, LoadsHfSafetensorsDirectory) {
+  for (const std::string arch : {"llama", "qwen2"}) {
+    Model m = test::tiny_model(test::tiny_config(arch, arch == "llama"), 4);
+    const std::string dir = test::temp_path("hf_" + arch);
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    SafetensorsWriter w;
+    for (const auto& [name, t] : m.named_weights()) {
+      at::Tensor c = t.contiguous();
+      w.add(name, StDtype::F32, c.sizes().vec(), c.data_ptr<float>());
+    }
+    w.write(dir + "/model.safetensors");
+    const ModelConfig& c = m.config;
+    std::ofstream(dir + "/config.json")
+        << "{\"model_type\": \"" << arch << "\", \"hidden_size\": " << c.d_model
+        << ", \"intermediate_size\": " << c.d_ff << ", \"num_attention_heads\": " << c.n_head
+        << ", \"num_hidden_layers\": " << c.n_layer << ", \"num_key_value_heads\": " << c.n_head_kv
+        << ", \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, \"max_position_embeddings\": 256"
+        << ", \"tie_word_embeddings\": " << (c.tied_embeddings ? "true" : "false")
+        << ", \"vocab_size\": " << c.n_vocab << "}";
+    Model h = load_model(dir);
+    EXPECT_EQ(h.config.tied_embeddings, c.tied_embeddings);
+    EXPECT_EQ(h.config.attn_qkv_bias, c.attn_qkv_bias);
+    const auto a = m.named_weights(), b = h.named_weights();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::equal(a[i].second, b[i].second)) << a[i].first;
+    at::NoGradGuard ng;
+    const at::Tensor tok = at::tensor(std::vector<int64_t>{3, 1, 4, 1, 5}, at::kLong).view({1, 5});
+    EXPECT_TRUE(at::equal(forward(m, tok, {}), forward(h, tok, {})));
+    std::remove((dir + "/model.safetensors").c_str());
+    std::remove((dir + "/config.json").c_str());
+    ::rmdir(dir.c_str());
+  }
 }

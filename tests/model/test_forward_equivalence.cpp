@@ -186,3 +186,24 @@ TEST(QkPermutation, RoundTripAndKnownLayout) {
         EXPECT_TRUE(at::equal(g[h * d + 2 * i + j], hf[h * d + j * d / 2 + i]));
   EXPECT_THROW(gguf_to_hf_qk_rows(hf, 5), rs::Error);
 }
+
+// Reduced precision: bf16 weights give logits close to f32 (softmax and norms run in f32).
+TEST(ReducedPrecision, Bf16CloseToF32) {
+  at::NoGradGuard ng;
+  const ModelConfig c = test::tiny_config("llama");
+  Model f32 = test::tiny_model(c, 9);
+  LoadOptions o;
+  o.dtype = at::kBFloat16;
+  Model bf = test::tiny_model(c, 9, o);
+  // same weights: copy the f32 values into the bf16 model (tiny_model perturbs norms in f32 first)
+  const auto a = f32.named_weights(), b = bf.named_weights();
+  for (size_t i = 0; i < a.size(); ++i) b[i].second.copy_(a[i].second);
+  Batch batch = make_batch({{1, 2, 3, 4, 5, 6}, {7, 8, 9}}, 0);
+  const at::Tensor lf = forward(f32, batch.tokens, batch.mask), lb = forward(bf, batch.tokens, batch.mask);
+  EXPECT_EQ(lb.scalar_type(), at::kFloat);
+  const at::Tensor real = batch.mask.to(at::kBool).unsqueeze(-1);
+  const double err = (lf - lb).abs().masked_select(real).max().item<double>();
+  const double scale = lf.abs().masked_select(real).max().item<double>();
+  EXPECT_LT(err, 0.05 * scale) << err << " vs " << scale;
+  EXPECT_GT(err, 0.0);  // it really ran in bf16
+}
