@@ -1,6 +1,8 @@
 // reasonscope info: what a model is (architecture, sizes, RoPE, norms, vocabulary, special
 // tokens, chat format, parameters, memory, load time) and, with --hooks, every hook point with
 // its shape. --json prints the same as one JSON object on stdout.
+#include <sys/resource.h>
+
 #include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -85,6 +87,9 @@ void run_info(const InfoOptions& o) {
   j["dtype"] = o.model.dtype;
   j["device"] = o.model.device;
   j["load_seconds"] = lm.load_seconds;
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);  // ru_maxrss is in KiB on Linux (getrusage(2))
+  j["peak_rss_bytes"] = static_cast<int64_t>(ru.ru_maxrss) * 1024;
   j["tokenizer"] = {{"kind", t.model_kind()},
                     {"pre", t.pre_type()},
                     {"n_vocab", t.n_vocab()},
@@ -132,8 +137,9 @@ void run_info(const InfoOptions& o) {
               tokstr(j["tokenizer"]["eos"]).c_str(), tokstr(j["tokenizer"]["eot"]).c_str(),
               tokstr(j["tokenizer"]["pad"]).c_str());
   std::printf("parameters    %lld (%.1f M)\n", (long long)lm.model.n_params(), lm.model.n_params() / 1e6);
-  std::printf("memory        %.1f MiB of weights as %s on %s\n", lm.model.nbytes() / 1048576.0,
-              o.model.dtype.c_str(), o.model.device.c_str());
+  std::printf("memory        %.1f MiB of weights as %s on %s; process peak RSS %.1f MiB\n",
+              lm.model.nbytes() / 1048576.0, o.model.dtype.c_str(), o.model.device.c_str(),
+              j["peak_rss_bytes"].get<int64_t>() / 1048576.0);
   std::printf("load time     %.2f s\n", lm.load_seconds);
   if (o.hooks) {
     std::printf("hooks         %zu points (B batch, T positions, K key positions)\n", j["hooks"].size());

@@ -124,6 +124,8 @@ ModelConfig config_from_hf_json(const std::string& text, const std::string& path
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail(path, ": invalid JSON at byte ", e.byte, ": ", e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range (1e999)
+    fail(path, ": invalid JSON: ", e.what());
   }
   if (!j.is_object()) fail(path, ": expected a JSON object at the top level");
   auto get_int = [&](const char* key, int64_t def, bool required) -> int64_t {

@@ -161,7 +161,10 @@ at::Tensor attention(Step& s, int l, const at::Tensor& h) {
   const bool sliding = c.sliding_window > 0 && !c.layer_sliding.empty() && c.layer_sliding[static_cast<size_t>(l)];
   const at::Tensor& bias = sliding ? s.bias_sliding : s.bias;
   const bool hooked_attn = s.hooked(HookPoint::attn_scores, l) || s.hooked(HookPoint::pattern, l);
-  const at::Tensor zh = !at::GradMode::is_enabled() && qh.device().is_cpu()
+  // Per-head tasks only pay off when there are enough of them to keep every thread busy.
+  const bool per_head = !at::GradMode::is_enabled() && qh.device().is_cpu() &&
+                        B * Hkv >= 4 * static_cast<int64_t>(at::get_num_threads());
+  const at::Tensor zh = per_head
                             ? attention_core_per_head(s, l, qh, k_all, v_all, bias, hooked_attn)
                             : attention_core_batched(s, l, qh, k_all, v_all, bias, hooked_attn);
   // z: [B, Hkv, G*T, dh] -> [B, T, H, dh]

@@ -28,6 +28,8 @@ json read_json(const std::string& path) {
     return json::parse(ss.str());
   } catch (const json::parse_error& e) {
     fail(path, ": byte ", e.byte, ": invalid JSON: ", e.what());
+  } catch (const json::exception& e) {  // e.g. a number out of range (1e999)
+    fail(path, ": invalid JSON: ", e.what());
   }
 }
 

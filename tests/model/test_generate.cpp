@@ -342,7 +342,7 @@ TEST(GenerateDefaultModel, SteeringWithAndWithoutCacheGivesTheSameTokens) {
   o.max_new_tokens = 10;
   auto plain = generate(m, dm.tokenizer.get(), prompts, o);
   Hooks h(m.config);
-  h.add("blocks.10.hook_resid_post", dir, 8.0);
+  h.add("blocks.10.hook_resid_post", dir, 16.0);
   o.hooks = &h;
   auto cached = generate(m, dm.tokenizer.get(), prompts, o);
   o.use_cache = false;
