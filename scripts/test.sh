@@ -29,7 +29,7 @@ for f in build/fuzz/fuzz/fuzz_*; do
   name=$(basename "$f"); corpus=fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d); [[ -d $corpus ]] && cp -r "$corpus"/. "$work"/
   echo "-- $name"
-  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 3
+  "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 5
   rm -rf "$work"
 done
 

@@ -1,4 +1,5 @@
 // Streaming JSONL reader (see jsonl.h for the conventions).
+#include "core/text.h"
 #include "data/jsonl.h"
 
 #include <cerrno>
@@ -19,27 +20,6 @@ bool is_blank(std::string_view s) {
   for (char c : s)
     if (c != ' ' && c != '\t') return false;
   return true;
-}
-
-// Deepest [ / { nesting outside strings. The line is valid UTF-8 already; escapes inside
-// strings (\" and \\) are skipped so quotes in text do not confuse the count.
-int nesting_depth(std::string_view s) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) max_depth = depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
 }
 
 // nlohmann's message is "[json.exception.parse_error.101] parse error at line 1, column 5:
@@ -220,7 +200,7 @@ bool JsonlReader::next(JsonlRow& row) {
     if (!next_line(line)) return false;
     if (!is_blank(line)) break;
   }
-  if (nesting_depth(line) > kMaxDepth)
+  if (rs::json_nesting_depth(line) > kMaxDepth)
     fail(path_, ":", line_, ": JSON nested deeper than ", kMaxDepth, " levels");
   // The JSON parser already refuses ill-formed UTF-8 (inside strings it checks the well-formed
   // byte sequences of Unicode Table 3-7; outside strings any non-ASCII byte is a syntax error),

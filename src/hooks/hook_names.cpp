@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.h"
 #include "core/error.h"
 #include "hooks/hooks.h"
 
@@ -100,18 +101,6 @@ static bool glob_match(const std::string& pat, const std::string& s) {
   }
   while (p < pat.size() && pat[p] == '*') ++p;
   return p == pat.size();
-}
-
-static size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 static std::string trim(const std::string& s) {

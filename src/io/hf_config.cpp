@@ -1,5 +1,6 @@
 // HfConfig: typed getters over a parsed config.json (see hf_config.h).
 #include "io/hf_config.h"
+#include "core/text.h"
 
 #include <sys/stat.h>
 
@@ -21,7 +22,7 @@ const char* kind(const json& v) {
 HfConfig HfConfig::parse(const std::string& text, const std::string& path) {
   HfConfig c;
   c.path_ = path;
-  if (st_detail::nesting_depth(text) > 64) fail(path, ": JSON nested deeper than 64 levels");
+  if (rs::json_nesting_depth(text) > 64) fail(path, ": JSON nested deeper than 64 levels");
   try {
     c.root_ = std::make_shared<const json>(json::parse(text));
   } catch (const json::parse_error& e) {

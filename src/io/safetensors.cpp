@@ -1,5 +1,6 @@
 // safetensors reader: header parsing and validation (format facts in safetensors.h).
 #include "io/safetensors.h"
+#include "core/text.h"
 
 #include <algorithm>
 #include <cstring>
@@ -115,7 +116,7 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size) {
     fail(P, ": offset 8: expected the JSON header to start with '{', found byte 0x", std::hex,
          static_cast<unsigned>(data[8]), std::dec);
   const std::string_view header(hdr, n);
-  if (st_detail::nesting_depth(header) > st_detail::kMaxHeaderDepth)
+  if (rs::json_nesting_depth(header) > st_detail::kMaxHeaderDepth)
     fail(P, ": offset 8: JSON header nested deeper than ", st_detail::kMaxHeaderDepth,
          " levels (expected {name: {dtype, shape, data_offsets}})");
 

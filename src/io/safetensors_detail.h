@@ -23,25 +23,6 @@ inline void put_u64_le(uint8_t* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-// Deepest [ / { nesting outside JSON strings (escapes inside strings skipped).
-inline int nesting_depth(std::string_view s) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) max_depth = depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
 
 // nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error
 // ..." without the prefix (we report the file offset ourselves).
@@ -61,3 +42,4 @@ inline std::string json_error_detail(const std::string& msg) {
 }
 
 }  // namespace rs::st_detail
+

@@ -1,5 +1,6 @@
 // Model bookkeeping: names, parameter counts, random construction, RoPE frequencies, the GGUF
 // q/k row permutation, left-padded batches, the KV cache, thread setup.
+#include "core/text.h"
 #include "model/model.h"
 
 #include <ATen/Parallel.h>
@@ -56,18 +57,6 @@ std::vector<std::pair<std::string, at::Tensor>> Model::named_weights() const {
   put("model.norm.weight", final_norm);
   if (!config.tied_embeddings) put("lm_head.weight", lm_head);
   return out;
-}
-
-static size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 at::Tensor Model::weight(const std::string& hf_name) const {

@@ -118,8 +118,9 @@ TEST(SentencePiece, MergesByScoreAndFallsBackToBytes) {
   EXPECT_EQ(tok->encode("é", false), (std::vector<int32_t>{sp, 3 + 0xC3, 3 + 0xA9}));
   for (std::string s : {"ab c", "é", " a  b", "", "a\nb", "c<s>a"}) {
     EXPECT_EQ(tok->decode(tok->encode(s, false)), s) << s;
-    if (s.find("<s>") == std::string::npos)  // skip_special also drops the BOS added here
+    if (s.find("<s>") == std::string::npos) {  // skip_special also drops the BOS added here
       EXPECT_EQ(tok->decode(tok->encode(s, true), true), s) << s;
+    }
   }
   EXPECT_EQ(tok->decode(tok->encode("c<s>a", true), true), "ca");
   EXPECT_EQ(tok->model_kind(), "llama");
