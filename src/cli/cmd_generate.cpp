@@ -67,6 +67,7 @@ void run_generate(const GenerateCliOptions& o) {
   } else {
     std::printf("\n");
   }
+  std::fflush(stdout);  // the text ends before the timing line on stderr, even through a pipe
   const double tps = st.decode_seconds > 0 ? st.generated_tokens / st.decode_seconds : 0.0;
   log_info(str(g.tokens.size(), " tokens (", g.stop_reason, "); prompt ", ids.size(), " tokens in ",
                st.prefill_seconds, " s; decode ", tps, " tok/s; ", so.describe()));

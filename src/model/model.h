@@ -23,6 +23,7 @@
 // Left padding means column T-1 is every row's last token. Hook positions are these position ids.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard: not pulled in by ATen.h in libtorch 2.x
 
 #include <string>
 #include <utility>
