@@ -1,5 +1,6 @@
 // reasonscope <command> [options]: dispatch only. Every command lives in its own cmd_*.cpp.
 #include <algorithm>
+#include <string>
 #include <cstdio>
 #include <unistd.h>
 
@@ -64,7 +65,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    // libtorch's messages carry a C++ backtrace after the first line: keep the sentence only.
+    std::string msg = e.what();
+    msg = msg.substr(0, msg.find('\n'));
+    std::fprintf(stderr, "error: %s\n", msg.c_str());
     return 1;
   }
   return 0;

@@ -200,7 +200,30 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
   return m;
 }
 
+// Not every libtorch multiplies every dtype on every device (libtorch 1.13 has no f16 GEMM on
+// CPU; 2.x does). One tiny product now turns a stack trace from deep inside the first forward
+// into a message that says what to choose instead.
+static void check_device_and_dtype(const LoadOptions& opts) {
+  const std::string device = opts.device.str();
+  const std::string dtype = at::toString(opts.dtype);
+  at::Tensor probe;
+  try {
+    probe = at::ones({2, 2}, at::TensorOptions().device(opts.device));
+  } catch (const std::exception&) {
+    fail("device ", device, " is not available (this libtorch has no such device, or none is "
+         "visible); use --device cpu");
+  }
+  try {
+    probe = probe.to(opts.dtype);
+    (void)at::matmul(probe, probe);
+  } catch (const std::exception&) {
+    fail("dtype ", dtype, " has no matrix multiply on ", device, " in this libtorch; use f32 or "
+         "bf16 on CPU (f16 needs CUDA or libtorch 2.x)");
+  }
+}
+
 Model load_model(const std::string& path, const LoadOptions& opts) {
+  check_device_and_dtype(opts);
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return load_gguf(path, opts);
   // A directory (config.json + safetensors) or a file with another extension: sniff.
   return load_hf_dir(path, opts);
