@@ -77,7 +77,7 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
   Model m;
   m.config = config_from_gguf(f);
   const ModelConfig& c = m.config;
-  const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head, F = c.d_ff, V = c.n_vocab;
+  const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head, V = c.n_vocab;
   const bool permuted = c.arch == "llama";  // llama.cpp permutes q/k rows for llama only
 
   std::vector<Job> jobs;
@@ -105,49 +105,25 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& w = m.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
-    w.ln1 = at::empty({D}, f32);
-    queue(p + "attn_norm.weight", w.ln1);
     // q, k, v land directly in one fused [(H + 2Hkv) dh, D] buffer; q/k/v are row views of it.
-    const bool fuse = opts.fuse && opts.dtype == at::kFloat;
-    at::Tensor qkv = at::empty({(H + 2 * Hkv) * dh, D}, f32);
-    w.q = qkv.narrow(0, 0, H * dh);
-    w.k = qkv.narrow(0, H * dh, Hkv * dh);
-    w.v = qkv.narrow(0, (H + Hkv) * dh, Hkv * dh);
-    if (fuse) w.qkv = qkv;
+    w = allocate_layer_f32(c, opts.fuse && opts.dtype == at::kFloat);
+    queue(p + "attn_norm.weight", w.ln1);
     queue(p + "attn_q.weight", w.q, permuted ? H : 0);
     queue(p + "attn_k.weight", w.k, permuted ? Hkv : 0);
     queue(p + "attn_v.weight", w.v);
     if (c.attn_qkv_bias) {
-      at::Tensor b = at::empty({(H + 2 * Hkv) * dh}, f32);
-      w.q_bias = b.narrow(0, 0, H * dh);
-      w.k_bias = b.narrow(0, H * dh, Hkv * dh);
-      w.v_bias = b.narrow(0, (H + Hkv) * dh, Hkv * dh);
-      if (fuse) w.qkv_bias = b;
       // a bias is one "row" of H*dh: permute its elements like rows (done after dequantising)
       queue(p + "attn_q.bias", w.q_bias);
       queue(p + "attn_k.bias", w.k_bias);
       queue(p + "attn_v.bias", w.v_bias);
     }
-    w.o = at::empty({D, H * dh}, f32);
     queue(p + "attn_output.weight", w.o);
-    if (c.attn_out_bias) {
-      w.o_bias = at::empty({D}, f32);
-      queue(p + "attn_output.bias", w.o_bias);
-    }
-    w.ln2 = at::empty({D}, f32);
+    if (c.attn_out_bias) queue(p + "attn_output.bias", w.o_bias);
     queue(p + "ffn_norm.weight", w.ln2);
-    at::Tensor gate_up = at::empty({2 * F, D}, f32);
-    w.gate = gate_up.narrow(0, 0, F);
-    w.up = gate_up.narrow(0, F, F);
-    if (fuse) w.gate_up = gate_up;
     queue(p + "ffn_gate.weight", w.gate);
     queue(p + "ffn_up.weight", w.up);
-    w.down = at::empty({D, F}, f32);
     queue(p + "ffn_down.weight", w.down);
     if (c.mlp_bias) {
-      w.gate_bias = at::empty({F}, f32);
-      w.up_bias = at::empty({F}, f32);
-      w.down_bias = at::empty({D}, f32);
       if (optional(p + "ffn_gate.bias")) queue(p + "ffn_gate.bias", w.gate_bias);
       else w.gate_bias.zero_();
       queue(p + "ffn_up.bias", w.up_bias);

@@ -49,7 +49,7 @@ Model load_hf_dir(const std::string& dir, const LoadOptions& opts) {
   m.config.source = dir;
   const ModelConfig& c = m.config;
   auto st = SafetensorsModel::open(dir);
-  const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head, F = c.d_ff, V = c.n_vocab;
+  const int64_t D = c.d_model, V = c.n_vocab;
 
   struct Job { const StTensor* t; at::Tensor dst; };
   std::vector<Job> jobs;
@@ -73,46 +73,23 @@ Model load_hf_dir(const std::string& dir, const LoadOptions& opts) {
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& w = m.layers[static_cast<size_t>(l)];
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    w.ln1 = at::empty({D}, f32);
+    w = allocate_layer_f32(c, fuse);
     queue(p + "input_layernorm.weight", w.ln1);
-    at::Tensor qkv = at::empty({(H + 2 * Hkv) * dh, D}, f32);
-    w.q = qkv.narrow(0, 0, H * dh);
-    w.k = qkv.narrow(0, H * dh, Hkv * dh);
-    w.v = qkv.narrow(0, (H + Hkv) * dh, Hkv * dh);
-    if (fuse) w.qkv = qkv;
     queue(p + "self_attn.q_proj.weight", w.q);
     queue(p + "self_attn.k_proj.weight", w.k);
     queue(p + "self_attn.v_proj.weight", w.v);
     if (c.attn_qkv_bias) {
-      at::Tensor b = at::empty({(H + 2 * Hkv) * dh}, f32);
-      w.q_bias = b.narrow(0, 0, H * dh);
-      w.k_bias = b.narrow(0, H * dh, Hkv * dh);
-      w.v_bias = b.narrow(0, (H + Hkv) * dh, Hkv * dh);
-      if (fuse) w.qkv_bias = b;
       queue(p + "self_attn.q_proj.bias", w.q_bias);
       queue(p + "self_attn.k_proj.bias", w.k_bias);
       queue(p + "self_attn.v_proj.bias", w.v_bias);
     }
-    w.o = at::empty({D, H * dh}, f32);
     queue(p + "self_attn.o_proj.weight", w.o);
-    if (c.attn_out_bias) {
-      w.o_bias = at::empty({D}, f32);
-      queue(p + "self_attn.o_proj.bias", w.o_bias);
-    }
-    w.ln2 = at::empty({D}, f32);
+    if (c.attn_out_bias) queue(p + "self_attn.o_proj.bias", w.o_bias);
     queue(p + "post_attention_layernorm.weight", w.ln2);
-    at::Tensor gate_up = at::empty({2 * F, D}, f32);
-    w.gate = gate_up.narrow(0, 0, F);
-    w.up = gate_up.narrow(0, F, F);
-    if (fuse) w.gate_up = gate_up;
     queue(p + "mlp.gate_proj.weight", w.gate);
     queue(p + "mlp.up_proj.weight", w.up);
-    w.down = at::empty({D, F}, f32);
     queue(p + "mlp.down_proj.weight", w.down);
     if (c.mlp_bias) {
-      w.gate_bias = at::empty({F}, f32);
-      w.up_bias = at::empty({F}, f32);
-      w.down_bias = at::empty({D}, f32);
       queue(p + "mlp.gate_proj.bias", w.gate_bias);
       queue(p + "mlp.up_proj.bias", w.up_bias);
       queue(p + "mlp.down_proj.bias", w.down_bias);

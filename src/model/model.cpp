@@ -108,6 +108,39 @@ std::vector<std::pair<std::string, at::Tensor>> Model::make_trainable() {
 // ------------------------------------------------------------------------- fused buffers
 // Concatenate q,k,v (and gate,up) rows into one matrix and turn the originals into row views of
 // it: one GEMM instead of three reads the activations once and keeps the BLAS tiles full.
+LayerWeights allocate_layer_f32(const ModelConfig& c, bool keep_fused) {
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  const int64_t D = c.d_model, F = c.d_ff, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head;
+  LayerWeights w;
+  w.ln1 = at::empty({D}, f32);
+  at::Tensor qkv = at::empty({(H + 2 * Hkv) * dh, D}, f32);
+  w.q = qkv.narrow(0, 0, H * dh);
+  w.k = qkv.narrow(0, H * dh, Hkv * dh);
+  w.v = qkv.narrow(0, (H + Hkv) * dh, Hkv * dh);
+  if (keep_fused) w.qkv = qkv;
+  if (c.attn_qkv_bias) {
+    at::Tensor b = at::empty({(H + 2 * Hkv) * dh}, f32);
+    w.q_bias = b.narrow(0, 0, H * dh);
+    w.k_bias = b.narrow(0, H * dh, Hkv * dh);
+    w.v_bias = b.narrow(0, (H + Hkv) * dh, Hkv * dh);
+    if (keep_fused) w.qkv_bias = b;
+  }
+  w.o = at::empty({D, H * dh}, f32);
+  if (c.attn_out_bias) w.o_bias = at::empty({D}, f32);
+  w.ln2 = at::empty({D}, f32);
+  at::Tensor gate_up = at::empty({2 * F, D}, f32);
+  w.gate = gate_up.narrow(0, 0, F);
+  w.up = gate_up.narrow(0, F, F);
+  if (keep_fused) w.gate_up = gate_up;
+  w.down = at::empty({D, F}, f32);
+  if (c.mlp_bias) {
+    w.gate_bias = at::empty({F}, f32);
+    w.up_bias = at::empty({F}, f32);
+    w.down_bias = at::empty({D}, f32);
+  }
+  return w;
+}
+
 void fuse_layer_weights(LayerWeights& w) {
   auto fuse = [](std::vector<at::Tensor*> parts) {
     std::vector<at::Tensor> ts;

@@ -91,6 +91,11 @@ Model load_hf_dir(const std::string& dir, const LoadOptions& opts = {});
 // Random weights (normal * init_std, norms = 1) straight from a config: tests, training.
 Model make_random_model(const ModelConfig& cfg, uint64_t seed, const LoadOptions& opts = {},
                         double init_std = 0.02);
+// Loaders: one block's uninitialised f32 CPU buffers, q/k/v as row views of one
+// [(H + 2Hkv) dh, D] buffer and gate/up of one [2F, D] buffer (so dequantising straight into
+// q, k, v fills the fused copy too); qkv/gate_up are kept in w only when keep_fused. Biases are
+// allocated only where the config has them.
+LayerWeights allocate_layer_f32(const ModelConfig& c, bool keep_fused);
 // Build w.qkv / w.gate_up and make q,k,v / gate,up row views of them (the loaders do this).
 void fuse_layer_weights(LayerWeights& w);
 // Fill inv_freq from config.rope, or theta alone divided by rope_freq_factors when those are set
