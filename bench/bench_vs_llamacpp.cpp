@@ -3,7 +3,7 @@
 // against llama.cpp ... as a ratio").
 //
 //   build-x/bench_vs_llamacpp [--model M.gguf] [--threads 2] [--repeats 3]
-//                             [--python /work/refvenv/bin/python] [--no-llamacpp] [--json]
+//                             [--python PY (default $RS_PYTHON or python3)] [--no-llamacpp] [--json]
 //
 // What is measured (the same work on both sides; tools/bench_llamacpp.py does llama.cpp's part):
 //   prefill 1x512  one 512-token sequence, one forward, logits for the last position only
@@ -63,7 +63,7 @@ struct Args {
 Args parse(int argc, char** argv) {
   Args a;
   const char* py = std::getenv("RS_PYTHON");
-  a.python = py ? py : "/work/refvenv/bin/python";
+  a.python = py ? py : "python3";  // needs llama-cpp-python installed
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     auto next = [&]() -> std::string {
