@@ -1,6 +1,9 @@
 // Synthetic instruction tasks (see gen_instructions.h).
 #include "data/gen_instructions.h"
 
+#include <algorithm>
+#include <sstream>
+
 #include "core/error.h"
 #include "data/gen_random.h"
 
@@ -66,6 +69,21 @@ std::vector<std::string> instruction_distribution_words(int m) {
   std::vector<std::string> out;
   for (const auto& pool : kDistributions.at(static_cast<size_t>(m)).pools)
     out.insert(out.end(), pool.begin(), pool.end());
+  return out;
+}
+
+std::vector<std::string> instruction_vocabulary() {
+  std::vector<std::string> out(kKeywords.begin(), kKeywords.end());
+  out.insert(out.end(), kInputs.begin(), kInputs.end());
+  out.insert(out.end(), kOutputs.begin(), kOutputs.end());
+  for (const Distribution& d : kDistributions) {
+    std::istringstream words(d.tmpl);
+    for (std::string w; words >> w;)
+      if (w.front() != '{') out.push_back(w);  // template literals; slots are filled from pools
+    for (const auto& pool : d.pools) out.insert(out.end(), pool.begin(), pool.end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -32,6 +32,10 @@ int instruction_max_distributions();
 std::vector<InstructionTask> instruction_tasks(int tasks);
 // The filler words distribution m may use (tests check the pools are disjoint).
 std::vector<std::string> instruction_distribution_words(int m);
+// Every word any row can contain (keywords of every task count, inputs, outputs, template words
+// and every distribution's pools), sorted, no duplicates: the vocabulary a model trained on
+// these tasks needs (methods/cluster builds its tokenizer from it).
+std::vector<std::string> instruction_vocabulary();
 
 std::vector<GenRow> make_instructions(uint64_t n, uint64_t seed, int tasks, int distributions);
 

@@ -3,6 +3,7 @@
 // do not depend on the seed, and impossible T / M are rejected.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -103,4 +104,16 @@ TEST(GenInstructions, ImpossibleParametersThrow) {
   EXPECT_THROW(make_instructions(10, 1, 8, instruction_max_distributions() + 1), rs::Error);
   EXPECT_THROW(make_instructions(0, 1, 8, 4), rs::Error);
   EXPECT_NO_THROW(make_instructions(10, 1, instruction_max_tasks(), instruction_max_distributions()));
+}
+
+TEST(GenInstructions, VocabularyCoversEveryWord) {
+  const auto vocab = instruction_vocabulary();
+  ASSERT_TRUE(std::is_sorted(vocab.begin(), vocab.end()));
+  const std::set<std::string> known(vocab.begin(), vocab.end());
+  EXPECT_EQ(known.size(), vocab.size());
+  for (const auto& row : make_instructions(3000, 9, instruction_max_tasks(), instruction_max_distributions())) {
+    std::istringstream words(row.at("instruction").get<std::string>() + " " +
+                             row.at("input").get<std::string>() + " " + row.at("output").get<std::string>());
+    for (std::string w; words >> w;) EXPECT_TRUE(known.count(w)) << w;
+  }
 }

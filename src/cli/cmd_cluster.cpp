@@ -1,0 +1,209 @@
+// reasonscope cluster train | analyze: task clustering of hidden states (METHODS.md section 5;
+// Wu & Varshney, arXiv 2402.12151). Thin: parse options, call methods/cluster, write outputs.
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "cli/cluster_report.h"
+#include "cli/cmd_model_common.h"
+#include "core/atomic_file.h"
+#include "data/jsonl.h"
+#include "data/outputs.h"
+#include "methods/cluster/analyze.h"
+#include "methods/cluster/trainer.h"
+
+namespace rs::cli {
+namespace {
+using nlohmann::json;
+
+
+// ------------------------------------------------------------------------------------ train
+struct TrainCli {
+  cluster::TrainConfig cfg;
+  std::string position = "input";
+  std::string out;
+  int threads = 0;
+  bool resume = false;
+};
+
+void run_train(const TrainCli& o) {
+  cluster::TrainConfig c = o.cfg;
+  if (o.position == "input") c.pool = cluster::Pool::Last;
+  else if (o.position == "mean") c.pool = cluster::Pool::Mean;
+  else fail("--position: expected input or mean, got '", o.position, "'");
+  set_threads(o.threads);
+  make_dirs(o.out);
+  const cluster::TrainResult r = cluster::train_task_model(c, o.out, o.resume);
+  json clustering = r.clustering, accuracy = r.accuracy;
+  const auto& t = r.timing;
+  json summary = {
+      {"command", "cluster train"},
+      {"config", c.to_json()},
+      {"steps", r.steps},
+      {"resumed_from", r.resumed_from < 0 ? json(nullptr) : json(r.resumed_from)},
+      {"model_dir", o.out},
+      {"n_params", r.n_params},
+      {"vocab_size", r.vocab_size},
+      {"n_train_rows", r.n_train_rows},
+      {"n_val_rows", r.n_val_rows},
+      {"layers", "0 = embeddings (hook_embed), l = blocks.{l-1}.hook_resid_post"},
+      {"curves", {{"clustering", clustering}, {"accuracy", accuracy}}},
+      {"final", {{"train_accuracy", r.train_accuracy}, {"val_accuracy", r.val_accuracy},
+                 {"ari_by_layer", r.ari_by_layer}, {"nmi_by_layer", r.nmi_by_layer},
+                 {"silhouette_by_layer", r.silhouette_by_layer},
+                 {"train_ari_by_layer", r.train_ari_by_layer}, {"train_nmi_by_layer", r.train_nmi_by_layer}}},
+      {"timing", {{"threads", at::get_num_threads()}, {"steps_run", t.steps_run}, {"total_s", t.total_s},
+                  {"forward_s", t.forward_s}, {"backward_s", t.backward_s}, {"optimizer_s", t.optimizer_s},
+                  {"eval_s", t.eval_s}, {"checkpoint_s", t.checkpoint_s},
+                  {"steps_per_s", t.steps_run > 0 ? t.steps_run / (t.forward_s + t.backward_s + t.optimizer_s) : 0.0}}},
+  };
+  summary["command_line"] =
+      str("reasonscope cluster train --tasks ", c.tasks, " --distributions ", c.distributions, " --layers ", c.layers,
+          " --d-model ", c.d_model, " --heads ", c.heads, " --steps ", c.steps, " --batch ", c.batch, " --lr ", c.lr,
+          " --eval-every ", c.eval_every, " --eval-rows ", c.eval_rows, " --position ", o.position, " --seed ", c.seed,
+          " --out ", o.out);
+  data::write_jsonl(o.out + "/examples.jsonl", std::vector<json>(r.val_examples.begin(), r.val_examples.end()));
+  write_cluster_train_report(r, summary, o.out + "/report.html");
+  data::write_summary_json(o.out + "/summary.json", summary);
+  log_info(str("cluster train: ", r.steps, " steps, val accuracy ", r.val_accuracy, ", train accuracy ",
+               r.train_accuracy, ", ", t.total_s, " s -> ", o.out));
+}
+
+void add_train(CLI::App& parent) {
+  auto o = std::make_shared<TrainCli>();
+  CLI::App* sub = parent.add_subcommand(
+      "train",
+      "Train a small llama-architecture causal LM from scratch on the synthetic instruction tasks "
+      "(data make instructions) and measure, every --eval-every steps on training and held-out "
+      "validation instances, task accuracy and per-layer k-means ARI / NMI / silhouette against "
+      "the task. Writes the final model (config.json, model.safetensors, tokenizer.json: every "
+      "other command loads it), checkpoints (resume with --resume), summary.json, "
+      "examples.jsonl and report.html into --out.");
+  sub->footer("Example:\n  reasonscope cluster train --out runs/cluster --threads 2\n"
+              "  reasonscope cluster analyze --model runs/cluster --data val.jsonl --label-field task "
+              "--text-field instruction --out runs/cluster-analyze");
+  auto& c = o->cfg;
+  sub->add_option("--tasks", c.tasks, "Number of tasks T")->capture_default_str();
+  sub->add_option("--distributions", c.distributions, "Instruction distributions M")->capture_default_str();
+  sub->add_option("--layers", c.layers, "Transformer blocks")->capture_default_str();
+  sub->add_option("--d-model", c.d_model, "Residual width")->capture_default_str();
+  sub->add_option("--heads", c.heads, "Attention heads")->capture_default_str();
+  sub->add_option("--steps", c.steps, "Optimizer steps")->capture_default_str();
+  sub->add_option("--batch", c.batch, "Sequences per step")->capture_default_str();
+  sub->add_option("--lr", c.lr, "Peak AdamW learning rate (warm-up, then cosine to lr/10)")->capture_default_str();
+  sub->add_option("--eval-every", c.eval_every, "Evaluate (and checkpoint) every K steps")->capture_default_str();
+  sub->add_option("--eval-rows", c.eval_rows, "Evaluation instances per split")->capture_default_str();
+  sub->add_option("--position", o->position, "Hidden state clustered: input (the input token) or mean (over the instruction)")
+      ->capture_default_str();
+  sub->add_option("--seed", c.seed, "Seed of the data, the initial weights and the batches")->capture_default_str();
+  sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+  sub->add_flag("--resume", o->resume, "Continue from --out/checkpoint when there is one");
+  sub->add_option("--out", o->out, "Output directory (the model directory too)")->required();
+  sub->callback([o] { run_train(*o); });
+}
+
+// ---------------------------------------------------------------------------------- analyze
+struct AnalyzeCli {
+  ModelOptions model;
+  std::string data, label_field, text_field = "text", position = "last", layers = "all", out;
+  int64_t limit = 0;
+  int64_t batch = 16;
+};
+
+void run_analyze(const AnalyzeCli& o) {
+  // Read and check every row first: bad input fails before the model loads and writes nothing.
+  std::vector<std::string> texts, labels;
+  std::vector<json> ids;
+  {
+    data::JsonlReader reader(o.data);
+    data::JsonlRow r;
+    while (reader.next(r)) {
+      const std::string where = str(o.data, ":", r.line);
+      if (!r.value.is_object()) fail(where, ": expected a JSON object");
+      for (const std::string& f : {o.text_field, o.label_field})
+        if (!r.value.contains(f)) fail(where, ": field '", f, "' is missing");
+      const json& text = r.value[o.text_field];
+      const json& label = r.value[o.label_field];
+      if (!text.is_string()) fail(where, ": field '", o.text_field, "' must be a string, found ", text.type_name());
+      if (!label.is_string() && !label.is_number_integer() && !label.is_boolean())
+        fail(where, ": field '", o.label_field, "' must be a string, integer or boolean, found ", label.type_name());
+      texts.push_back(text.get<std::string>());
+      labels.push_back(label.is_string() ? label.get<std::string>() : label.dump());
+      ids.push_back(r.value.contains("id") ? r.value["id"] : json(r.line));
+      if (o.limit > 0 && static_cast<int64_t>(texts.size()) >= o.limit) break;
+    }
+  }
+  const std::string what = str(o.data, ": field '", o.label_field, "'");
+  if (texts.empty()) fail(o.data, ": no rows");
+  cluster::encode_labels(labels, what);  // one class / too few rows: fail before loading
+  const cluster::Pool pool = cluster::parse_pool(o.position);
+  LoadedModel lm = load_for_cli(o.model);
+  cluster::AnalyzeOptions ao;
+  ao.pool = pool;
+  ao.layers = cluster::parse_layer_range(o.layers, lm.model.config.n_layer);
+  ao.seed = o.model.seed;
+  ao.batch = o.batch;
+  make_dirs(o.out);
+  const auto t0 = std::chrono::steady_clock::now();
+  const cluster::AnalyzeResult r = cluster::analyze_clustering(lm.model, *lm.tokenizer, texts, labels, ao, what);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json by_layer = json::array();
+  for (size_t i = 0; i < r.layers.size(); ++i)
+    by_layer.push_back({{"layer", r.layers[i]}, {"ari", r.scores[i].ari}, {"nmi", r.scores[i].nmi},
+                        {"silhouette", r.scores[i].silhouette}, {"ari_shuffled", r.shuffled[i].ari},
+                        {"nmi_shuffled", r.shuffled[i].nmi}, {"silhouette_shuffled", r.shuffled[i].silhouette}});
+  json summary = {{"command", "cluster analyze"}, {"model", lm.path}, {"data", o.data},
+                  {"label_field", o.label_field}, {"text_field", o.text_field},
+                  {"position", o.position}, {"n_rows", texts.size()}, {"n_classes", r.labels.n_classes()},
+                  {"classes", r.labels.names}, {"n_tokens", r.n_tokens}, {"k", r.labels.n_classes()},
+                  {"kmeans_restarts", ao.restarts}, {"seed", ao.seed},
+                  {"layers", "0 = embeddings (hook_embed), l = blocks.{l-1}.hook_resid_post"},
+                  {"by_layer", by_layer}, {"dtype", o.model.dtype}, {"seconds", seconds}};
+  data::JsonlWriter ex(o.out + "/examples.jsonl");
+  for (size_t i = 0; i < texts.size(); ++i) {
+    json row = {{"id", ids[i]}, {"label", labels[i]}};
+    json cl = json::array();
+    for (const auto& s : r.scores) cl.push_back(s.clusters[i]);
+    row["cluster_by_layer"] = cl;
+    ex.write(row);
+  }
+  ex.commit();
+  write_cluster_analyze_report(r, summary, o.out + "/report.html");
+  data::write_summary_json(o.out + "/summary.json", summary);
+  log_info(str("cluster analyze: ", texts.size(), " rows, ", r.labels.n_classes(), " classes, ", r.layers.size(),
+               " layers -> ", o.out));
+}
+
+void add_analyze(CLI::App& parent) {
+  auto o = std::make_shared<AnalyzeCli>();
+  CLI::App* sub = parent.add_subcommand(
+      "analyze",
+      "Per-layer task clustering of any model's hidden states: k-means (k = number of distinct "
+      "labels, k-means++, 10 restarts) ARI and NMI against --label-field, the silhouette of the "
+      "label groups, and the same scores against shuffled labels (chance baseline).");
+  sub->footer("Example:\n  reasonscope data make instructions --n 800 --seed 1 --out instr.jsonl\n"
+              "  reasonscope cluster analyze --data instr.jsonl --label-field task --text-field instruction "
+              "--out runs/analyze --threads 1");
+  add_model_options(*sub, o->model);
+  sub->add_option("--data", o->data, "JSONL file, one object per line")->required();
+  sub->add_option("--label-field", o->label_field, "Field holding the class label (string, integer or boolean)")->required();
+  sub->add_option("--text-field", o->text_field, "Field holding the text")->capture_default_str();
+  sub->add_option("--position", o->position, "Hidden state per row: last (token) or mean (over all tokens)")
+      ->capture_default_str();
+  sub->add_option("--layers", o->layers, "all, A or A-B (0 = embeddings)")->capture_default_str();
+  sub->add_option("--batch", o->batch, "Rows per forward pass")->capture_default_str();
+  sub->add_option("--limit", o->limit, "Use only the first N rows");
+  sub->add_option("--out", o->out, "Output directory")->required();
+  sub->callback([o] { run_analyze(*o); });
+}
+
+Registrar reg{"cluster", "Task clustering of hidden states: train a small LM and watch (train), or any model (analyze)",
+              [](CLI::App& sub) {
+                sub.require_subcommand(1);
+                add_train(sub);
+                add_analyze(sub);
+              }};
+
+}  // namespace
+}  // namespace rs::cli
