@@ -6,6 +6,7 @@
 // ([B*T, d] x [d, 3d]); the training step's useful FLOP rate is printed against it.
 // Run: build/release/bench/bench_cluster [--threads 2] [--steps 100] [--full]
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cstdio>

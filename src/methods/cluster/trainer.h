@@ -36,13 +36,13 @@ struct TrainConfig {
   int64_t layers = 6;
   int64_t d_model = 128;
   int64_t heads = 4;
-  int64_t steps = 1000;
+  int64_t steps = 600;
   int64_t batch = 64;
   double lr = 2e-3;          // peak; linear warm-up then cosine decay to lr / 10
   int64_t warmup = 50;
   double weight_decay = 0.01;  // AdamW (Loshchilov & Hutter 2019), matrices only
   double grad_clip = 1.0;
-  int64_t eval_every = 100;
+  int64_t eval_every = 25;
   int64_t eval_rows = 512;     // per split
   int64_t train_pool = 20000;  // generated training rows (before removing held-out ones)
   int kmeans_restarts = 10;
