@@ -64,7 +64,9 @@ void write_cluster_train_report(const cluster::TrainResult& r, const json& summa
   rep.meta("setup", str(c.tasks, " tasks x ", c.distributions, " instruction distributions; ", c.layers,
                         " layers, d_model ", c.d_model, ", ", c.heads, " heads; ", r.n_params, " parameters"))
       .meta("training", str(r.steps, " steps of batch ", c.batch, ", AdamW lr ", c.lr, ", seed ", c.seed))
-      .meta("hidden state", c.pool == cluster::Pool::Last ? "the input token" : "mean over the instruction")
+      .meta("hidden state", c.position == cluster::TrainPosition::Input       ? "the input token"
+                              : c.position == cluster::TrainPosition::Separator ? "the separator token"
+                                                                                 : "mean over the instruction")
       .meta("paper", "Wu & Varshney, Transformer-based Causal Language Models Perform Clustering, arXiv 2402.12151");
   const size_t last = r.ari_by_layer.size() - 1;
   rep.verdict(str("Validation accuracy ", fmt(100 * r.val_accuracy, 1), "% (train ", fmt(100 * r.train_accuracy, 1),

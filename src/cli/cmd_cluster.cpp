@@ -29,9 +29,7 @@ struct TrainCli {
 
 void run_train(const TrainCli& o) {
   cluster::TrainConfig c = o.cfg;
-  if (o.position == "input") c.pool = cluster::Pool::Last;
-  else if (o.position == "mean") c.pool = cluster::Pool::Mean;
-  else fail("--position: expected input or mean, got '", o.position, "'");
+  c.position = cluster::parse_train_position(o.position);
   set_threads(o.threads);
   make_dirs(o.out);
   const cluster::TrainResult r = cluster::train_task_model(c, o.out, o.resume);
@@ -94,7 +92,7 @@ void add_train(CLI::App& parent) {
   sub->add_option("--lr", c.lr, "Peak AdamW learning rate (warm-up, then cosine to lr/10)")->capture_default_str();
   sub->add_option("--eval-every", c.eval_every, "Evaluate (and checkpoint) every K steps")->capture_default_str();
   sub->add_option("--eval-rows", c.eval_rows, "Evaluation instances per split")->capture_default_str();
-  sub->add_option("--position", o->position, "Hidden state clustered: input (the input token) or mean (over the instruction)")
+  sub->add_option("--position", o->position, "Hidden state clustered: input (the input token), separator (the \" |\" token) or mean (over the instruction)")
       ->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of the data, the initial weights and the batches")->capture_default_str();
   sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");

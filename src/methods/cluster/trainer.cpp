@@ -40,7 +40,7 @@ bool held_out(const std::string& instruction) { return fnv1a(instruction) % 5 ==
 
 struct Example {
   std::vector<int64_t> prompt;       // instruction | input
-  std::vector<int64_t> instruction;  // instruction tokens alone (for Pool::Mean)
+  std::vector<int64_t> instruction;  // instruction tokens alone (for the instruction mean)
   int64_t target = 0;                // the output token
   int64_t task = 0;
   json row;                          // the generated row
@@ -123,9 +123,14 @@ SplitEval evaluate(const Model& m, const std::vector<Example>& rows, const Train
   std::vector<int64_t> layers;
   for (int64_t l = 0; l <= m.config.n_layer; ++l) layers.push_back(l);
   SplitEval ev;
-  HiddenStates hs = hidden_states(m, prompts, pad_id, Pool::Last,
-                                  c.pool == Pool::Last ? layers : std::vector<int64_t>{}, 256, true);
-  if (c.pool == Pool::Mean) hs.by_layer = hidden_states(m, instructions, pad_id, Pool::Mean, layers, 256).by_layer;
+  const bool at_input = c.position == TrainPosition::Input;
+  HiddenStates hs = hidden_states(m, prompts, pad_id, Pool::Last, at_input ? layers : std::vector<int64_t>{}, 256, true);
+  if (c.position == TrainPosition::InstructionMean)
+    hs.by_layer = hidden_states(m, instructions, pad_id, Pool::Mean, layers, 256).by_layer;
+  if (c.position == TrainPosition::Separator) {
+    for (auto& p : prompts) p.pop_back();  // instruction | (without the input token)
+    hs.by_layer = hidden_states(m, prompts, pad_id, Pool::Last, layers, 256).by_layer;
+  }
   {
     at::NoGradGuard ng;
     const at::Tensor logits = last_logits(m, hs.final_last);
@@ -167,13 +172,23 @@ std::string find_checkpoint(const std::string& dir) {
 
 }  // namespace
 
+TrainPosition parse_train_position(const std::string& s) {
+  if (s == "input") return TrainPosition::Input;
+  if (s == "separator") return TrainPosition::Separator;
+  if (s == "mean") return TrainPosition::InstructionMean;
+  fail("--position: expected input, separator or mean, got '", s, "'");
+}
+const char* train_position_name(TrainPosition p) {
+  return p == TrainPosition::Input ? "input" : p == TrainPosition::Separator ? "separator" : "mean";
+}
+
 json TrainConfig::to_json() const {
   return {{"tasks", tasks}, {"distributions", distributions}, {"layers", layers},
           {"d_model", d_model}, {"heads", heads}, {"steps", steps}, {"batch", batch},
           {"lr", lr}, {"warmup", warmup}, {"weight_decay", weight_decay},
           {"grad_clip", grad_clip}, {"eval_every", eval_every}, {"eval_rows", eval_rows},
           {"train_pool", train_pool}, {"kmeans_restarts", kmeans_restarts},
-          {"position", pool == Pool::Last ? "input" : "mean"}, {"seed", seed}};
+          {"position", train_position_name(position)}, {"seed", seed}};
 }
 
 ModelConfig task_model_config(const TrainConfig& c) {

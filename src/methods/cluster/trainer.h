@@ -30,6 +30,10 @@
 
 namespace rs::cluster {
 
+enum class TrainPosition { Input, Separator, InstructionMean };
+TrainPosition parse_train_position(const std::string& s);  // input | separator | mean
+const char* train_position_name(TrainPosition p);
+
 struct TrainConfig {
   int tasks = 8;
   int distributions = 4;
@@ -46,7 +50,12 @@ struct TrainConfig {
   int64_t eval_rows = 512;     // per split
   int64_t train_pool = 20000;  // generated training rows (before removing held-out ones)
   int kmeans_restarts = 10;
-  Pool pool = Pool::Last;      // Last = the input token; Mean = mean over the instruction
+  // Where the clustered hidden state is read: Input = the input token (the last prompt token,
+  // where the output is predicted); Separator = the " |" token (the whole instruction seen, the
+  // input not yet); InstructionMean = mean over the instruction tokens. Causal attention makes
+  // the states at these positions independent of what follows, so they are computed on the
+  // truncated sequences.
+  TrainPosition position = TrainPosition::Input;
   uint64_t seed = 0;
   // Tests only: return right after this optimizer step, as if the process had been killed
   // there (no final model, no final evaluation; checkpoints as written so far). 0 = never.
