@@ -17,7 +17,6 @@ namespace rs::cli {
 namespace {
 using nlohmann::json;
 
-
 // ------------------------------------------------------------------------------------ train
 struct TrainCli {
   cluster::TrainConfig cfg;
