@@ -130,7 +130,7 @@ nlohmann::json detector_to_json(const Detector& d) {
           {"threshold", std::isfinite(d.threshold) ? nlohmann::json(d.threshold)
                                                   : nlohmann::json(d.threshold > 0 ? "inf" : "-inf")},
           {"laplacian", d.laplacian}, {"hfer_band", d.hfer_band},
-          {"max_tokens", d.max_tokens}, {"model", d.model}};
+          {"max_tokens", d.max_tokens}, {"maths_dtype", d.maths_dtype}, {"model", d.model}};
 }
 
 Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
@@ -176,6 +176,11 @@ Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
   const double mt = number("max_tokens");
   if (mt < 2 || mt != std::floor(mt)) fail(where, ": field 'max_tokens': expected an integer >= 2, found ", mt);
   d.max_tokens = static_cast<int64_t>(mt);
+  if (j.contains("maths_dtype")) {
+    d.maths_dtype = string("maths_dtype");
+    if (d.maths_dtype != "f32" && d.maths_dtype != "f64")
+      fail(where, ": field 'maths_dtype': expected f32 or f64, found '", d.maths_dtype, "'");
+  }
   d.model = j.contains("model") ? j["model"] : nlohmann::json::object();
   return d;
 }

@@ -59,6 +59,7 @@ struct Detector {
   std::string laplacian = "rw";
   double hfer_band = 0.1;
   int64_t max_tokens = 512;
+  std::string maths_dtype = "f64";    // precision the features were computed in
   nlohmann::json model;               // identity of the model it was calibrated on
   int predict(double score) const {
     return direction == stats::ThresholdDirection::Greater ? score > threshold : score < threshold;

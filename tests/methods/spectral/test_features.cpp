@@ -229,3 +229,17 @@ TEST(SpectralFeatures, BatchedEqualsSingleAndPieces) {
   EXPECT_EQ(parse_metric("hfer"), Metric::Hfer);
   EXPECT_THROW(parse_metric("HFER"), rs::Error);
 }
+
+// f32 maths (the paper's precision; the command's --maths-dtype f32) stays close to f64.
+TEST(SpectralFeatures, Float32CloseToFloat64) {
+  at::manual_seed(21);
+  const at::Tensor w = random_graph(64, 4);
+  const at::Tensor x = at::randn({64, 16}, kF64);
+  for (Laplacian k : {Laplacian::RandomWalk, Laplacian::Symmetric, Laplacian::Combinatorial}) {
+    FeatureOptions o64, o32;
+    o64.laplacian = o32.laplacian = k;
+    o32.dtype = at::kFloat;
+    const at::Tensor a = compute_features(w, x, o64).values, b = compute_features(w, x, o32).values.to(at::kDouble);
+    EXPECT_LT(((a - b).abs() / a.abs().clamp_min(1e-3)).max().item<double>(), 1e-3) << laplacian_name(k);
+  }
+}
