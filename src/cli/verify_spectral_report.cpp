@@ -60,7 +60,14 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
                     pct(acc_lp) + ". Controlling for length the selected metric's correlation with validity is " +
                     fmt(pr) + ", and " + fmt(pr2) + " controlling for length and log-probability. ";
     report::Tone tone = report::Tone::Neutral;
-    if (acc > best_base + 0.02 && std::fabs(pr2) > 0.1) {
+    // chance level: always predicting the larger class
+    const double nv = jd(s["n_valid"]), ni = jd(s["n_invalid"]);
+    const double majority = std::max(nv, ni) / (nv + ni);
+    if (std::max(acc, best_base) < majority + 0.02) {
+      v += "Nothing here beats chance (always answering the larger class scores " + pct(majority) +
+           "): neither the spectral metrics nor length or log-probability separate valid from invalid rows.";
+      tone = report::Tone::Negative;
+    } else if (acc > best_base + 0.02 && std::fabs(pr2) > 0.1) {
       v += "The spectral signal adds to what length and log-probability already tell.";
       tone = report::Tone::Positive;
     } else if (acc + 0.02 < best_base) {
@@ -161,11 +168,14 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     }
   }
 
-  if (s.contains("by_group")) {
-    r.section("By corruption kind");
+  std::string group_key;
+  for (const auto& [k, v] : s.items())
+    if (k.rfind("by_", 0) == 0 && v.is_object()) group_key = k;
+  if (!group_key.empty()) {
+    r.section("Breakdown by " + group_key.substr(3) + " (valid rows against each kind of invalid row)");
     report::Table t({"kind", "valid rows", "invalid rows", "accuracy", "invalid detected", "AUROC",
                      "token count AUROC", "log-prob AUROC"});
-    for (const auto& [g, v] : s["by_group"].items())
+    for (const auto& [g, v] : s[group_key].items())
       t.row({g, v["n_valid"].get<int>(), v["n_invalid"].get<int>(), jd(v["accuracy"]), jd(v["invalid_detected"]),
              jd(v["auroc"]), jd(v["token_count_auroc"]), jd(v["mean_logprob_auroc"])});
     r.table(t);
