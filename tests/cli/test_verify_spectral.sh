@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# `reasonscope verify spectral` end to end on the default model with a small made-up labelled
+# set: the outputs carry the documented keys; the detector saved with --save-calibration and
+# applied with --calibration to the same rows in another order reproduces every prediction;
+# --resume recomputes nothing and gives the same summary; bad input (non-JSON line, missing
+# field, label 2, one class, empty text) fails with file:line and writes no outputs; texts over
+# --max-tokens are truncated and counted.
+# Usage: bash test_verify_spectral.sh /path/to/reasonscope
+set -u
+BIN=${1:?usage: test_verify_spectral.sh /path/to/reasonscope}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+ok()  { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+export OMP_NUM_THREADS=1
+RUN=("$BIN" verify spectral --threads 1 --layers 0-3 --folds 3)
+
+python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+valid = ["Every cat is a mammal. Tom is a cat. So Tom is a mammal.",
+         "All squares are rectangles. This shape is a square. Therefore it is a rectangle.",
+         "If it rains the grass is wet. It rains. So the grass is wet.",
+         "Each dog barks. Rex is a dog. Hence Rex barks.",
+         "Two plus two is four. Four plus one is five. So two plus two plus one is five.",
+         "Every prime above two is odd. Seven is a prime above two. So seven is odd."]
+invalid = ["Every cat is a mammal. Tom is a mammal. So Tom is a cat.",
+           "All squares are rectangles. This shape is a rectangle. Therefore it is a square.",
+           "If it rains the grass is wet. The grass is wet. So it rains.",
+           "Each dog barks. Rex barks. Hence Rex is a dog.",
+           "Two plus two is five. Five plus one is six. So two plus two plus one is seven.",
+           "Every prime above two is odd. Nine is odd. So nine is a prime."]
+rows = [{"id": f"v{i}", "text": t, "label": 1} for i, t in enumerate(valid)]
+rows += [{"id": f"x{i}", "text": t, "label": 0, "corruption": ["converse", "arith"][i == 4]} for i, t in enumerate(invalid)]
+def write(name, rs, raw=None):
+    with open(f"{d}/{name}", "w") as f:
+        for r in rs: f.write(json.dumps(r) + "\n")
+        if raw: f.write(raw + "\n")
+write("train.jsonl", rows)
+write("shuffled.jsonl", list(reversed(rows)))
+write("unlabelled.jsonl", [{"id": r["id"], "text": r["text"]} for r in rows[:3]])
+write("notjson.jsonl", rows[:3], raw="{not json")
+write("missing.jsonl", rows[:3] + [{"id": "m", "label": 1}])
+write("label2.jsonl", rows[:3] + [{"id": "l", "text": "x y z", "label": 2}])
+write("oneclass.jsonl", rows[:6])
+write("empty.jsonl", rows[:3] + [{"id": "e", "text": "  ", "label": 0}])
+PY
+
+# 1. calibrate
+if "${RUN[@]}" --data "$TMP/train.jsonl" --save-calibration "$TMP/cal.json" --out "$TMP/a" 2>"$TMP/err"; then
+  if python3 - "$TMP/a" "$TMP/cal.json" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+for k in ["n", "n_valid", "n_invalid", "per_layer_metric", "selected", "nested_cv_accuracy", "baselines",
+          "partial_correlation_given_length", "by_corruption", "n_truncated"]:
+    assert k in s, k
+assert s["n"] == 12 and s["n_valid"] == 6 and s["n_invalid"] == 6
+assert len(s["per_layer_metric"]) == 4 * 5
+for e in s["per_layer_metric"]:
+    assert set(e) >= {"layer", "metric", "cohens_d", "auroc", "mw_p", "in_sample_accuracy", "threshold", "direction"}
+    assert 0 <= e["auroc"] <= 1 and 0.5 <= e["in_sample_accuracy"] <= 1
+assert set(s["selected"]) >= {"layer", "metric", "direction", "threshold"}
+assert set(s["nested_cv_accuracy"]) >= {"mean", "std"}
+for b in ["token_count", "mean_logprob"]:
+    assert set(s["baselines"][b]) >= {"auroc", "cohens_d", "nested_cv_accuracy"}
+assert set(s["by_corruption"]) == {"converse", "arith"}
+rows = [json.loads(l) for l in open(d + "/examples.jsonl")]
+assert len(rows) == 12
+for r in rows:
+    assert set(r) >= {"id", "label", "prediction", "score", "token_count", "mean_logprob", "features"}
+    assert set(r["features"]) == {"fiedler", "energy", "smoothness", "entropy", "hfer"}
+    assert r["mean_logprob"] < 0 and r["token_count"] > 5
+cal = json.load(open(sys.argv[2]))
+assert cal["layer"] == s["selected"]["layer"] and cal["metric"] == s["selected"]["metric"]
+assert "<svg" in open(d + "/report.html").read()
+print("selected", s["selected"]["metric"], "layer", s["selected"]["layer"], "nested", s["nested_cv_accuracy"]["mean"])
+PY
+  then ok "calibrate: outputs and keys"; else bad "calibrate: outputs and keys"; fi
+else bad "calibrate run"; cat "$TMP/err"; fi
+
+# 2. the frozen detector on the same rows in another order: identical predictions
+if "${RUN[@]}" --data "$TMP/shuffled.jsonl" --calibration "$TMP/cal.json" --out "$TMP/b" 2>"$TMP/err" &&
+   python3 - "$TMP/a" "$TMP/b" <<'PY'
+import json, sys
+a = {r["id"]: r for r in map(json.loads, open(sys.argv[1] + "/examples.jsonl"))}
+b = {r["id"]: r for r in map(json.loads, open(sys.argv[2] + "/examples.jsonl"))}
+assert a.keys() == b.keys()
+for k in a:
+    assert a[k]["prediction"] == b[k]["prediction"] and a[k]["score"] == b[k]["score"], k
+s = json.load(open(sys.argv[2] + "/summary.json"))
+acc = sum(r["prediction"] == r["label"] for r in a.values()) / len(a)
+assert abs(s["frozen"]["accuracy"] - acc) < 1e-12, (s["frozen"], acc)
+PY
+then ok "calibration reproduces predictions exactly"; else bad "calibration reproduces predictions"; cat "$TMP/err"; fi
+
+# 3. unlabelled data with a calibration: predictions only
+if "${RUN[@]}" --data "$TMP/unlabelled.jsonl" --calibration "$TMP/cal.json" --out "$TMP/c" 2>"$TMP/err" &&
+   python3 -c "import json,sys; s=json.load(open('$TMP/c/summary.json')); assert s['frozen']['accuracy'] is None and s['n']==3"; then
+  ok "unlabelled + calibration"; else bad "unlabelled + calibration"; cat "$TMP/err"; fi
+
+# 4. resume: nothing recomputed, same selection
+if "${RUN[@]}" --data "$TMP/train.jsonl" --out "$TMP/a" --resume 2>"$TMP/err" &&
+   python3 -c "import json; s=json.load(open('$TMP/a/summary.json')); assert s['n_resumed']==12 and s['timing']['rows_computed']==0, s['n_resumed']"; then
+  ok "resume skips computed rows"; else bad "resume"; cat "$TMP/err"; fi
+if "${RUN[@]}" --data "$TMP/train.jsonl" --out "$TMP/a" --resume --laplacian sym 2>"$TMP/err"; then
+  bad "resume with other settings should fail"; else grep -q "laplacian" "$TMP/err" && ok "resume refuses other settings" || { bad "resume message"; cat "$TMP/err"; }; fi
+
+# 5. truncation counted
+if "${RUN[@]}" --data "$TMP/train.jsonl" --max-tokens 8 --out "$TMP/t" 2>"$TMP/err" &&
+   python3 -c "import json; s=json.load(open('$TMP/t/summary.json')); assert s['n_truncated']==12 and s['max_tokens']==8"; then
+  ok "truncation counted"; else bad "truncation"; cat "$TMP/err"; fi
+
+# 6. bad input: clear message with file:line, non-zero exit, no outputs
+check_bad() {  # name file expected-substring [extra args]
+  local name=$1 file=$2 want=$3; shift 3
+  if "${RUN[@]}" --data "$TMP/$file" --out "$TMP/bad_$name" "$@" 2>"$TMP/err"; then
+    bad "$name: should fail"
+  elif grep -q -- "$want" "$TMP/err" && [ ! -e "$TMP/bad_$name/summary.json" ]; then
+    ok "$name: $(head -1 "$TMP/err")"
+  else bad "$name: message"; cat "$TMP/err"; fi
+}
+check_bad notjson notjson.jsonl "notjson.jsonl:4"
+check_bad missing missing.jsonl "missing.jsonl:4: field 'text' is missing"
+check_bad label2 label2.jsonl "label2.jsonl:4: field 'label': expected 0 (invalid) or 1 (valid), found 2"
+check_bad oneclass oneclass.jsonl "all 6 rows have label 1"
+check_bad empty empty.jsonl "empty.jsonl:4: field 'text' is empty"
+check_bad nolabels unlabelled.jsonl "needs 0/1 labels"
+check_bad bothcal train.jsonl "exclude" --calibration "$TMP/cal.json" --save-calibration "$TMP/x.json"
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
