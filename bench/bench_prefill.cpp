@@ -40,11 +40,7 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string repo_root() {
-  std::string f = __FILE__;  // <repo>/bench/bench_prefill.cpp
-  for (int i = 0; i < 2; ++i) f = f.substr(0, f.find_last_of('/'));
-  return f;
-}
+std::string repo_root() { return RS_SOURCE_DIR; }  // bench/CMakeLists.txt
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
