@@ -21,7 +21,7 @@ configs=(
   "prescott-host+OPENBLAS_CORETYPE=SkylakeX|RS_BLAS_SIMULATE_CORE=Prescott OPENBLAS_CORETYPE=SkylakeX"
   "slow-path:OPENBLAS_CORETYPE=Prescott|OPENBLAS_CORETYPE=Prescott"
 )
-cmd=("$BIN" -q score --data "$DATA" --field context --limit 32 --threads "$THREADS" --out "$TMP/out")
+cmd=("$BIN" -q score --data "$DATA" --field context --limit 16 --threads "$THREADS" --out "$TMP/out")
 echo "command: ${cmd[*]}"
 for c in "${configs[@]}"; do
   name=${c%%|*}; envs=${c#*|}
