@@ -17,6 +17,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "core/blas_kernel.h"
 #include "core/paths.h"
 #include "hooks/hooks.h"
 #include "model/model.h"
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   const rs::ModelConfig& c = m.config;
   std::printf("model %s (%s), threads %d, dtype %s, load %.3f s\n", path.c_str(), c.summary().c_str(),
               at::get_num_threads(), dtype == at::kFloat ? "f32" : "bf16", t_load);
+  std::printf("blas %s\n", rs::blas::blas_kernel_line().c_str());
   std::printf("gemm 2048x576x1536: %.1f GFLOP/s\n\n", gemm_gflops);
 
   // The machine may be shared: every ratio is taken within one round (GEMM probe, plain forward,

@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--decode-steps", type=int, default=128)
     ap.add_argument("--flash-attn", action="store_true", help="llama.cpp flash attention on")
+    ap.add_argument("--only", choices=["prefill_1x512"],
+                    help="measure only this figure (bench/bench_prefill.cpp wants pp512 alone)")
     args = ap.parse_args()
 
     import llama_cpp
@@ -71,6 +73,9 @@ def main():
         return time.perf_counter() - t0
     t = best(prefill_512)
     res["prefill_1x512_tok_s"] = 512 / t
+    if args.only:
+        print(json.dumps(res))
+        return
 
     # ---- decode: 16-token prompt, then single-token steps
     def decode():

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cmd_model_common.h"
+#include "core/blas_kernel.h"
 #include "hooks/hooks.h"
 
 namespace rs::cli {
@@ -87,6 +88,11 @@ void run_info(const InfoOptions& o) {
   j["dtype"] = o.model.dtype;
   j["device"] = o.model.device;
   j["load_seconds"] = lm.load_seconds;
+  const blas::BlasKernel& bk = blas::blas_kernel();  // core/blas_kernel.h: the start-up check
+  j["blas"] = {{"library", bk.openblas ? "openblas" : "other"}, {"config", bk.config},
+               {"core", bk.core}, {"openblas_choice", bk.openblas_choice},
+               {"chosen_by", bk.chosen_by}, {"reason", bk.reason}, {"cpu", bk.cpu},
+               {"simulated", bk.simulated}};
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);  // ru_maxrss is in KiB on Linux (getrusage(2))
   j["peak_rss_bytes"] = static_cast<int64_t>(ru.ru_maxrss) * 1024;
@@ -141,6 +147,7 @@ void run_info(const InfoOptions& o) {
               lm.model.nbytes() / 1048576.0, o.model.dtype.c_str(), o.model.device.c_str(),
               j["peak_rss_bytes"].get<int64_t>() / 1048576.0);
   std::printf("load time     %.2f s\n", lm.load_seconds);
+  std::printf("blas          %s\n", blas::blas_kernel_line().c_str());
   if (o.hooks) {
     std::printf("hooks         %zu points (B batch, T positions, K key positions)\n", j["hooks"].size());
     for (const auto& h : j["hooks"])

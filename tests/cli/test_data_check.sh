@@ -5,7 +5,8 @@
 # Usage: bash test_data_check.sh /path/to/reasonscope
 set -u
 BIN=${1:?usage: test_data_check.sh /path/to/reasonscope}
-SHARED=${RS_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
+# Copies of the outside benchmark files (tests/data/fixtures/README.md names source and licence).
+FIXTURES=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
@@ -37,7 +38,7 @@ expect_fail() {
   ok "$name"
 }
 
-B=$SHARED/benchmarks
+B=$FIXTURES
 expect_pass prontoqa "$B/prontoqa/dev.jsonl" prontoqa "rows    600 valid of 600 lines" "hops:  1=200  3=200  5=200"
 expect_pass minif2f "$B/minif2f-lean/dev.jsonl" minif2f "rows    300 valid" "label:  0=200  1=100"
 expect_pass mquake "$B/mquake-2hop/dev.jsonl" mquake-2hop "rows    344 valid"

@@ -5,7 +5,8 @@
 # Usage: bash test_data_make.sh /path/to/reasonscope
 set -u
 BIN=${1:?usage: test_data_make.sh /path/to/reasonscope}
-SHARED=${RS_SHARED_DIR:-$(cd "$(dirname "$0")/../../../shared" && pwd)}
+# A copy of an outside benchmark file (tests/data/fixtures/README.md names source and licence).
+FIXTURES=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
 DIR=$(mktemp -d /tmp/rs_data_make_XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 fails=0
@@ -48,7 +49,7 @@ fail_clean() {
 make_ok prontoqa prontoqa 60 --n 60 --seed 3 --hops 1-6;  PQ=$LAST
 make_ok prontoqa prontoqa 20 --n 20 --seed 3 --hops 2 --distractors off
 make_ok cot-pairs cot-pairs 120 --from "$PQ" --seed 1
-make_ok cot-pairs cot-pairs 1200 --from "$SHARED/benchmarks/prontoqa/dev.jsonl" --seed 1
+make_ok cot-pairs cot-pairs 1200 --from "$FIXTURES/prontoqa/dev.jsonl" --seed 1
 make_ok twohop twohop 50 --n 50 --seed 1
 make_ok twohop mquake-2hop 50 --n 50 --seed 2
 make_ok babi15 mc 40 --n 40 --seed 1;  BABI=$LAST

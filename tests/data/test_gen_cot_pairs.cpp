@@ -38,7 +38,7 @@ std::map<std::string, std::pair<int, int>> judge(const std::vector<GenRow>& rows
 }
 
 std::vector<nlohmann::json> benchmark_rows() {
-  std::ifstream in(std::string(RS_SHARED_DIR) + "/benchmarks/prontoqa/dev.jsonl");
+  std::ifstream in(std::string(RS_SOURCE_DIR) + "/tests/data/fixtures/prontoqa/dev.jsonl");
   std::vector<nlohmann::json> rows;
   std::string line;
   while (std::getline(in, line))

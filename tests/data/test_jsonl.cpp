@@ -18,7 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kBench = std::string(RS_SHARED_DIR) + "/benchmarks/";
+// Copies of the outside benchmark files (tests/data/fixtures/README.md names source and licence).
+const std::string kBench = std::string(RS_SOURCE_DIR) + "/tests/data/fixtures/";
 
 std::string tmp_path(const std::string& name) {
   auto d = fs::temp_directory_path() / ("rs_jsonl_" + std::to_string(::getpid()));

@@ -1,5 +1,5 @@
 // The forward-chaining prover on hand-written cases with known answers, and on the
-// independently generated PrOntoQA-OOD benchmark file (../shared/benchmarks/prontoqa).
+// independently generated PrOntoQA-OOD benchmark file (a copy in tests/data/fixtures/prontoqa).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -114,7 +114,7 @@ TEST(ProverChain, RejectsBrokenSteps) {
 // The benchmark was made by the PrOntoQA-OOD generator (not ours): the prover must confirm
 // every answer and every chain of thought it contains.
 TEST(ProverBenchmark, ConfirmsPrOntoQAOodDevSet) {
-  const std::string path = std::string(RS_SHARED_DIR) + "/benchmarks/prontoqa/dev.jsonl";
+  const std::string path = std::string(RS_SOURCE_DIR) + "/tests/data/fixtures/prontoqa/dev.jsonl";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot open " << path;
   std::string line;

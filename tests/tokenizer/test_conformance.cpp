@@ -1,4 +1,4 @@
-// llama.cpp's tokenizer conformance vectors (../shared/benchmarks/tokenizer-vectors): vocab-only
+// llama.cpp's tokenizer conformance vectors (copied into tests/data/fixtures/tokenizer-vectors): vocab-only
 // GGUF files, test strings separated by lines "__ggml_vocab_test__" (.inp) and the expected ids,
 // one line per string (.out), made with the Hugging Face tokenizers: no special tokens added,
 // special-token text not parsed. Every string must match exactly, and decode must invert encode.
@@ -58,7 +58,7 @@ std::string show(const std::vector<int32_t>& ids) {
 }
 
 void run_vocab(const std::string& name, const std::string& expect_model) {
-  const std::string base = std::string(RS_SHARED_DIR) + "/benchmarks/tokenizer-vectors/ggml-vocab-" + name + ".gguf";
+  const std::string base = std::string(RS_SOURCE_DIR) + "/tests/data/fixtures/tokenizer-vectors/ggml-vocab-" + name + ".gguf";
   auto file = rs::gguf::File::open(base);
   auto tok = rs::tok::Tokenizer::from_gguf(*file);
   EXPECT_EQ(tok->model_kind(), expect_model);
