@@ -4,6 +4,10 @@
 //
 //   build-x/bench_vs_llamacpp [--model M.gguf] [--threads 2] [--repeats 3]
 //                             [--python PY (default $RS_PYTHON or python3)] [--no-llamacpp] [--json]
+//                             [--weights dequant|native] [--decode-only]
+// --weights native keeps the matrices quantised (model/native.h) and also reports memory: the
+// resident set before the model loads, and its peak after decoding (measured before any
+// prefill run), against the file size plus the KV cache (issue 7, acceptance 2).
 //
 // What is measured (the same work on both sides; tools/bench_llamacpp.py does llama.cpp's part):
 //   prefill 1x512  one 512-token sequence, one forward, logits for the last position only
@@ -30,6 +34,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "kernels/quant_matmul.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -58,7 +63,19 @@ struct Args {
   std::string python;
   bool llamacpp = true;
   bool json = false;
+  std::string weights = "dequant";
+  bool decode_only = false;
 };
+
+// kB of a /proc/self/status field ("VmRSS", "VmHWM"), 0 when unavailable
+long proc_status_kb(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+  return 0;
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -77,9 +94,12 @@ Args parse(int argc, char** argv) {
     else if (s == "--python") a.python = next();
     else if (s == "--no-llamacpp") a.llamacpp = false;
     else if (s == "--json") a.json = true;
+    else if (s == "--weights") a.weights = next();
+    else if (s == "--decode-only") a.decode_only = true;
     else if (s == "--help" || s == "-h") {
       std::printf("usage: bench_vs_llamacpp [--model M.gguf] [--threads 2] [--repeats 3] "
-                  "[--decode-steps 128] [--python PY] [--no-llamacpp] [--json]\n");
+                  "[--decode-steps 128] [--python PY] [--no-llamacpp] [--json] [--weights dequant|native] "
+                  "[--decode-only]\n");
       std::exit(0);
     } else {
       rs::fail("unknown option ", s, " (try --help)");
@@ -92,7 +112,8 @@ Args parse(int argc, char** argv) {
 nlohmann::json run_llamacpp(const Args& a) {
   const std::string cmd = "'" + a.python + "' '" + repo_root() + "/tools/bench_llamacpp.py' --model '" +
                           a.model + "' --threads " + std::to_string(a.threads) + " --repeats " +
-                          std::to_string(a.repeats) + " --decode-steps " + std::to_string(a.decode_steps);
+                          std::to_string(a.repeats) + " --decode-steps " + std::to_string(a.decode_steps) +
+                          (a.decode_only ? " --decode-only" : "");
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) rs::fail("cannot run ", cmd);
   std::string out;
@@ -108,8 +129,14 @@ nlohmann::json run_llamacpp(const Args& a) {
 
 int main(int argc, char** argv) try {
   Args a = parse(argc, argv);
+  if (a.weights != "dequant" && a.weights != "native") rs::fail("--weights: expected dequant or native");
   rs::set_threads(a.threads);
-  rs::Model m = rs::load_model(a.model);
+  at::empty({1});  // libtorch initialised: its own resident set is the baseline
+  const long rss_before_kb = proc_status_kb("VmRSS");
+  rs::LoadOptions lo;
+  if (a.weights == "native") lo.weights = rs::WeightFormat::Native;
+  rs::Model m = rs::load_model(a.model, lo);
+  const long rss_loaded_kb = proc_status_kb("VmRSS");
   auto tok = rs::tok::Tokenizer::from_model_path(a.model);
   std::ifstream f(repo_root() + "/tests/golden/reference/long_text.txt");
   std::stringstream ss;
@@ -127,9 +154,29 @@ int main(int argc, char** argv) try {
   rs::ForwardOptions last;
   last.logits = rs::LogitsMode::Last;
 
+  int64_t kv_bytes = 0;
+  // decode: 16-token prompt, then single-token steps with the cache
+  const double sdec = best_of(a.repeats, [&] {
+    rs::KVCache cache;
+    cache.reserve = 16 + a.decode_steps;  // allocated once, as generate() does
+    kv_bytes = 0;
+    rs::ForwardOptions o = last;
+    o.cache = &cache;
+    rs::forward(m, at::tensor(std::vector<int64_t>(toks.begin(), toks.begin() + 16), at::kLong).view({1, 16}),
+                at::Tensor(), o);
+    auto t0 = Clock::now();
+    for (int i = 0; i < a.decode_steps; ++i)
+      rs::forward(m, at::full({1, 1}, toks[16 + i], at::kLong), at::Tensor(), o);
+    const double dt = seconds(t0);
+    for (const auto& t : cache.k) kv_bytes += 2 * t.numel() * static_cast<int64_t>(t.element_size());
+    return dt;
+  });
+  const long peak_after_decode_kb = proc_status_kb("VmHWM");
+  double s512 = 0, s8 = 0;
+  if (!a.decode_only) {
   // prefill 1 x 512
   at::Tensor t512 = at::tensor(std::vector<int64_t>(toks.begin(), toks.begin() + 512), at::kLong).view({1, 512});
-  const double s512 = best_of(a.repeats, [&] {
+  s512 = best_of(a.repeats, [&] {
     auto t0 = Clock::now();
     rs::forward(m, t512, at::Tensor(), last);
     return seconds(t0);
@@ -138,50 +185,61 @@ int main(int argc, char** argv) try {
   std::vector<int64_t> b8;
   for (int s = 0; s < 8; ++s) b8.insert(b8.end(), toks.begin() + s * 128, toks.begin() + s * 128 + 256);
   at::Tensor t8 = at::tensor(b8, at::kLong).view({8, 256});
-  const double s8 = best_of(a.repeats, [&] {
+  s8 = best_of(a.repeats, [&] {
     auto t0 = Clock::now();
     rs::forward(m, t8, at::Tensor(), last);
     return seconds(t0);
   });
-  // decode: 16-token prompt, then single-token steps with the cache
-  const double sdec = best_of(a.repeats, [&] {
-    rs::KVCache cache;
-    rs::ForwardOptions o = last;
-    o.cache = &cache;
-    rs::forward(m, at::tensor(std::vector<int64_t>(toks.begin(), toks.begin() + 16), at::kLong).view({1, 16}),
-                at::Tensor(), o);
-    auto t0 = Clock::now();
-    for (int i = 0; i < a.decode_steps; ++i)
-      rs::forward(m, at::full({1, 1}, toks[16 + i], at::kLong), at::Tensor(), o);
-    return seconds(t0);
-  });
-  nlohmann::json ours = {{"prefill_1x512_tok_s", 512 / s512},
-                         {"prefill_8x256_tok_s", 2048 / s8},
-                         {"decode_tok_s", a.decode_steps / sdec}};
-  nlohmann::json res = {{"model", a.model}, {"threads", a.threads}, {"dtype", "f32"},
-                        {"repeats", a.repeats}, {"ours", ours}};
+  }
+  nlohmann::json ours = {{"decode_tok_s", a.decode_steps / sdec}};
+  if (!a.decode_only) {
+    ours["prefill_1x512_tok_s"] = 512 / s512;
+    ours["prefill_8x256_tok_s"] = 2048 / s8;
+  }
+  std::ifstream mf(a.model, std::ios::binary | std::ios::ate);
+  const double file_mb = static_cast<double>(mf.tellg()) / 1048576.0;
+  const double peak_above_mb = (peak_after_decode_kb - rss_before_kb) / 1024.0;
+  const double kv_mb = static_cast<double>(kv_bytes) / 1048576.0;
+  nlohmann::json memory = {{"rss_before_load_mb", rss_before_kb / 1024.0},
+                           {"rss_after_load_mb", rss_loaded_kb / 1024.0},
+                           {"peak_rss_after_decode_mb", peak_after_decode_kb / 1024.0},
+                           {"peak_above_baseline_mb", peak_above_mb},
+                           {"file_mb", file_mb},
+                           {"kv_cache_mb", kv_mb},
+                           {"peak_over_file_plus_kv", peak_above_mb / (file_mb + kv_mb)}};
+  nlohmann::json res = {{"model", a.model}, {"threads", a.threads},
+                        {"weights", a.weights == "native" ? "native (quantised, kernels " +
+                                        std::string(rs::kernels::isa_name(rs::kernels::active_isa())) + ")"
+                                                          : "dequantised f32"},
+                        {"repeats", a.repeats}, {"ours", ours}, {"memory", memory}};
   if (a.llamacpp) {
     nlohmann::json ll = run_llamacpp(a);
     res["llamacpp"] = ll;
     nlohmann::json ratio;
     for (const char* k : {"prefill_1x512_tok_s", "prefill_8x256_tok_s", "decode_tok_s"})
-      if (ll.contains(k)) ratio[k] = ours[k].get<double>() / ll[k].get<double>();
+      if (ll.contains(k) && ours.contains(k)) ratio[k] = ours[k].get<double>() / ll[k].get<double>();
     res["ratio_ours_over_llamacpp"] = ratio;
   }
   if (a.json) {
     std::printf("%s\n", res.dump(2).c_str());
     return 0;
   }
-  std::printf("model %s, %d threads, ours f32, best of %d\n", a.model.c_str(), a.threads, a.repeats);
+  std::printf("model %s, %d threads, ours: %s weights, best of %d\n", a.model.c_str(), a.threads,
+              res["weights"].get<std::string>().c_str(), a.repeats);
   std::printf("%-16s %12s %12s %8s\n", "", "ours tok/s", "llama.cpp", "ratio");
   for (const char* k : {"prefill_1x512_tok_s", "prefill_8x256_tok_s", "decode_tok_s"}) {
     std::string name = std::string(k).substr(0, std::string(k).size() - 6);
+    if (!ours.contains(k)) continue;
     if (res.contains("llamacpp") && res["llamacpp"].contains(k))
       std::printf("%-16s %12.1f %12.1f %7.2fx\n", name.c_str(), ours[k].get<double>(),
                   res["llamacpp"][k].get<double>(), res["ratio_ours_over_llamacpp"][k].get<double>());
     else
       std::printf("%-16s %12.1f %12s %8s\n", name.c_str(), ours[k].get<double>(), "-", "-");
   }
+  std::printf("memory: RSS %.1f MB before load, peak %.1f MB after decoding: %.1f MB above the "
+              "baseline = %.2fx (file %.1f MB + KV cache %.1f MB)\n",
+              rss_before_kb / 1024.0, peak_after_decode_kb / 1024.0, peak_above_mb,
+              peak_above_mb / (file_mb + kv_mb), file_mb, kv_mb);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

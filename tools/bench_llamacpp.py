@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--flash-attn", action="store_true", help="llama.cpp flash attention on")
     ap.add_argument("--only", choices=["prefill_1x512"],
                     help="measure only this figure (bench/bench_prefill.cpp wants pp512 alone)")
+    ap.add_argument("--decode-only", action="store_true", help="measure decode only (no prefill)")
     args = ap.parse_args()
 
     import llama_cpp
@@ -71,8 +72,9 @@ def main():
         t0 = time.perf_counter()
         llm.eval(toks[:512])
         return time.perf_counter() - t0
-    t = best(prefill_512)
-    res["prefill_1x512_tok_s"] = 512 / t
+    if not args.decode_only:
+        t = best(prefill_512)
+        res["prefill_1x512_tok_s"] = 512 / t
     if args.only:
         print(json.dumps(res))
         return
@@ -92,6 +94,9 @@ def main():
     res["decode_steps"] = args.decode_steps
 
     # ---- prefill 8 x 256 in one batch (low-level API: a context with 8 sequences)
+    if args.decode_only:
+        print(json.dumps(res))
+        return
     try:
         cp = llama_cpp.llama_context_default_params()
         cp.n_ctx = 2048

@@ -31,7 +31,7 @@ void run_generate(const GenerateCliOptions& o) {
   so.top_k = o.top_k;
   so.seed = o.model.seed;
   so.validate();  // before the model loads: bad options fail fast
-  LoadedModel lm = load_for_cli(o.model);
+  LoadedModel lm = load_for_cli(o.model, /*prefer_native=*/true);
   std::vector<int64_t> ids = encode_prompt(*lm.tokenizer, o.prompt, o.chat, o.system);
   check_prompt_fits(lm.model.config, ids.size(), "--prompt");
 

@@ -45,13 +45,25 @@ inline at::ScalarType parse_dtype(const std::string& s) {
   fail("--dtype: expected f32, bf16 or f16, got '", s, "'");
 }
 
-inline LoadedModel load_for_cli(const ModelOptions& o) {
+// --weights auto: native (quantised kernels) where the command asks for it (generate) and the
+// model is a GGUF on CPU in the default dtype; dequantised tensors otherwise (exact activations).
+inline WeightFormat parse_weights(const ModelOptions& o, const std::string& path, bool prefer_native) {
+  if (o.weights == "native") return WeightFormat::Native;
+  if (o.weights == "dequant") return WeightFormat::Dequantize;
+  if (o.weights != "auto") fail("--weights: expected auto, dequant or native, got '", o.weights, "'");
+  const bool gguf = path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+  return prefer_native && gguf && o.device == "cpu" && o.dtype == "f32" ? WeightFormat::Native
+                                                                        : WeightFormat::Dequantize;
+}
+
+inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = false) {
   LoadedModel lm;
   lm.path = resolve_model_path(o);
   set_threads(o.threads);
   LoadOptions lo;
   lo.device = parse_device(o.device);
   lo.dtype = parse_dtype(o.dtype);
+  lo.weights = parse_weights(o, lm.path, prefer_native);
   const auto t0 = std::chrono::steady_clock::now();
   lm.model = load_model(lm.path, lo);
   lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);

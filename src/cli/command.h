@@ -29,6 +29,7 @@ struct ModelOptions {
   std::string model;          // empty -> rs::default_model_path()
   std::string device = "cpu";
   std::string dtype = "f32";
+  std::string weights = "auto";  // auto | dequant | native (model/model.h WeightFormat)
   int threads = 0;            // 0 -> number of cores
   uint64_t seed = 0;
 };

@@ -24,6 +24,12 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--dtype", o.dtype, "Weight/compute dtype: f32, bf16 or f16")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}))
       ->capture_default_str();
+  sub.add_option("--weights", o.weights,
+                 "GGUF matrices: dequant (to --dtype, exact activations), native (kept quantised, "
+                 "our SIMD kernels, 8-bit activations: fast decoding, CPU), auto (native for "
+                 "generate, dequant for analyses)")
+      ->check(CLI::IsMember({"auto", "dequant", "native"}))
+      ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads (default: all cores)");
   sub.add_option("--seed", o.seed, "Random seed")->capture_default_str();
 }

@@ -13,6 +13,7 @@
 #include "hooks/hooks.h"
 #include "model/layers.h"
 #include "model/model.h"
+#include "model/native.h"
 
 namespace rs {
 namespace {
@@ -221,7 +222,7 @@ void grow_cache(KVCache& cache, const Model& m, int64_t B, int64_t needed) {
     fail("KV cache holds ", cache.mask.size(0), " rows but the batch has ", B,
          " (use KVCache::select_rows or clear())");
   if (needed <= cache.capacity) return;
-  const int64_t cap = std::max<int64_t>({needed, 2 * cache.capacity, 64});
+  const int64_t cap = std::max<int64_t>({needed, 2 * cache.capacity, 64, cache.reserve});
   const auto opts = m.embed.options().requires_grad(false);
   cache.k.resize(static_cast<size_t>(c.n_layer));
   cache.v.resize(static_cast<size_t>(c.n_layer));
@@ -239,6 +240,7 @@ void grow_cache(KVCache& cache, const Model& m, int64_t B, int64_t needed) {
 
 at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor& mask_in,
                    const ForwardOptions& o) {
+  if (m.native) return forward_native(m, tokens_in, mask_in, o);  // weights kept quantised
   const ModelConfig& c = m.config;
   const auto dev = m.device();
   if (!tokens_in.defined() || tokens_in.dim() != 2)

@@ -164,6 +164,11 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
   // Full sequences (prompt + generated) for the no-cache mode and the context check.
   std::vector<std::vector<int64_t>> seqs = prompts;
   KVCache cache;
+  // Allocate the cache once for the whole generation (prompt + new tokens, within the context).
+  size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  cache.reserve = static_cast<int64_t>(longest) + opts.max_new_tokens;
+  if (cfg.n_ctx_train > 0) cache.reserve = std::min(cache.reserve, cfg.n_ctx_train);
   ForwardOptions fo;
   fo.logits = LogitsMode::Last;
   fo.hooks = opts.hooks;

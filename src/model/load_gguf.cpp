@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "io/gguf.h"
 #include "model/model.h"
+#include "model/native.h"
 
 namespace rs {
 namespace {
@@ -71,6 +72,11 @@ void run_jobs(const std::vector<Job>& jobs) {
 }  // namespace
 
 Model load_gguf(const std::string& path, const LoadOptions& opts) {
+  if (opts.weights == WeightFormat::Native) {
+    if (!opts.device.is_cpu())
+      fail(path, ": native (quantised) weights run on CPU only; use --weights dequant for ", opts.device.str());
+    return load_gguf_native(path);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto file = gguf::File::open(path);
   const gguf::File& f = *file;
@@ -201,6 +207,8 @@ static void check_device_and_dtype(const LoadOptions& opts) {
 Model load_model(const std::string& path, const LoadOptions& opts) {
   check_device_and_dtype(opts);
   if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return load_gguf(path, opts);
+  if (opts.weights == WeightFormat::Native)
+    fail(path, ": native (quantised) weights need a .gguf file; use --weights dequant for this model");
   // A directory (config.json + safetensors) or a file with another extension: sniff.
   return load_hf_dir(path, opts);
 }

@@ -60,6 +60,9 @@ std::vector<std::pair<std::string, at::Tensor>> Model::named_weights() const {
 }
 
 at::Tensor Model::weight(const std::string& hf_name) const {
+  if (native)
+    fail(config.source, ": weight '", hf_name, "' is kept quantised (native weights); load with "
+         "--weights dequant (LoadOptions::weights = Dequantize) to read or edit weights");
   const auto all = named_weights();
   for (const auto& [n, t] : all)
     if (n == hf_name) return t;
@@ -85,6 +88,8 @@ int64_t Model::nbytes() const {
 }
 
 std::vector<std::pair<std::string, at::Tensor>> Model::make_trainable() {
+  if (native)
+    fail(config.source, ": native (quantised) weights cannot be trained; load with --weights dequant");
   const bool tied = lm_head.defined() && lm_head.is_same(embed);
   auto leaf = [](at::Tensor& t) {
     if (t.defined()) t = t.detach().clone().set_requires_grad(true);

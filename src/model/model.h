@@ -25,6 +25,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard: not pulled in by ATen.h in libtorch 2.x
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,7 @@
 namespace rs {
 
 class Hooks;  // hooks/hooks.h
+struct NativeWeights;  // model/native.h
 
 // Set libtorch's intra-op threads (at::set_num_threads); n <= 0 -> number of cores.
 void set_threads(int n);
@@ -64,9 +66,13 @@ struct Model {
   at::Tensor lm_head;        // lm_head.weight [V, D]; the same tensor as embed when tied
   at::Tensor inv_freq;       // RoPE inverse frequencies [n_rot/2], f32, scaling applied
   at::Tensor rope_freq_factors;  // optional [n_rot/2] divisors from a GGUF rope_freqs.weight
+  // Set when loaded with WeightFormat::Native (model/native.h): the matrices stay in their GGUF
+  // block format and forward() runs our quantised kernels; embed, lm_head and the layers'
+  // matrices are then undefined (norms, biases and inv_freq stay as f32 tensors).
+  std::shared_ptr<const NativeWeights> native;
 
-  at::Device device() const { return embed.device(); }
-  at::ScalarType dtype() const { return embed.scalar_type(); }
+  at::Device device() const { return embed.defined() ? embed.device() : at::Device(at::kCPU); }
+  at::ScalarType dtype() const { return embed.defined() ? embed.scalar_type() : at::kFloat; }
   // Every weight by its Hugging Face name (lm_head.weight omitted when tied). The tensors share
   // storage with the model: in-place edits (e.g. a CREME W_O update) change the model.
   std::vector<std::pair<std::string, at::Tensor>> named_weights() const;
@@ -78,10 +84,16 @@ struct Model {
   std::vector<std::pair<std::string, at::Tensor>> make_trainable();
 };
 
+// How a GGUF's matrices are held: Dequantize = dense tensors of `dtype` (exact activations; the
+// default, and what analyses use); Native = kept in the file's block format and multiplied by
+// our SIMD kernels with 8-bit activations (fast decoding, CPU only; model/native.h).
+enum class WeightFormat { Dequantize, Native };
+
 struct LoadOptions {
   at::Device device = at::kCPU;
   at::ScalarType dtype = at::kFloat;  // kFloat, kBFloat16, kHalf
   bool fuse = true;                   // build the fused qkv / gate_up buffers
+  WeightFormat weights = WeightFormat::Dequantize;  // Native: .gguf files only
 };
 
 // A .gguf file or a directory with config.json + *.safetensors. Throws rs::Error.
@@ -126,6 +138,7 @@ struct KVCache {
   at::Tensor n_real;      // [B] int64
   int64_t length = 0;     // cached columns
   int64_t capacity = 0;
+  int64_t reserve = 0;    // columns to allocate at the first growth (e.g. prompt + new tokens)
   void clear() { *this = KVCache(); }
   bool empty() const { return length == 0; }
   // Keep only rows `rows` (int64 [B']) e.g. to drop finished sequences.
