@@ -70,8 +70,10 @@ def read_vectors(path):
 
 
 def cvec_buffer(dirs, n_embd, n_layer, strength):
-    """common.cpp llama_control_vector_load_one: direction.N (N >= 1) -> data[(N-1)*n_embd:]."""
-    top = max(dirs)
+    """common.cpp llama_control_vector_load_one: direction.N (N >= 1) -> data[(N-1)*n_embd:].
+    Sized for every layer: llama.cpp's apply() only overwrites the slots the buffer covers, so a
+    shorter buffer would leave an earlier case's vectors in place."""
+    top = max(max(dirs), n_layer - 1)
     buf = np.zeros(n_embd * top, dtype=np.float32)
     for n, v in dirs.items():
         assert n >= 1
@@ -127,7 +129,8 @@ def main():
         llm = Llama(model_path=f32, n_ctx=256, n_batch=256, n_threads=args.threads, logits_all=True,
                     type_k=F32, type_v=F32, verbose=False)
         n_embd, n_layer = llm.n_embd(), llama_cpp.llama_n_layer(llm.model)
-        apply = getattr(llama_cpp, "llama_apply_adapter_cvec", None) or llama_cpp.llama_control_vector_apply
+        apply = (getattr(llama_cpp, "llama_set_adapter_cvec", None) or getattr(llama_cpp, "llama_apply_adapter_cvec", None)
+                 or llama_cpp.llama_control_vector_apply)
 
         def set_cvec(buf):
             if buf is None:
