@@ -69,8 +69,29 @@ std::vector<PairText> read_pairs(const std::string& path, int64_t limit) {
   return out;
 }
 
+// "--method r,r-c" with "--out v-{method}.gguf": one file per method from one reading.
+std::vector<std::string> split_methods(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    steer::parse_vector_method(out.back());
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string out_for(const std::string& out, const std::string& method) {
+  const size_t at = out.find("{method}");
+  return at == std::string::npos ? out : out.substr(0, at) + method + out.substr(at + 8);
+}
+
 void run_train(const TrainOptions& o) {
-  const steer::VectorMethod method = steer::parse_vector_method(o.method);
+  const std::vector<std::string> methods = split_methods(o.method);
+  if (methods.size() > 1 && o.out.find("{method}") == std::string::npos)
+    fail("--out: with several methods put {method} in the path (e.g. vec-{method}.gguf), got '", o.out, "'");
   const steer::ReadPosition where = steer::parse_read_position(o.position);
   if (o.out.size() < 6 || o.out.compare(o.out.size() - 5, 5, ".gguf") != 0)
     fail("--out: expected a path ending in .gguf, got '", o.out, "'");
@@ -101,14 +122,18 @@ void run_train(const TrainOptions& o) {
                                                [&](size_t n) { progress.tick(n - done_neg); done_neg = n; });
   progress.done();
   const double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const std::string& name : methods) {
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::string out = out_for(o.out, name);
+  const steer::VectorMethod method = steer::parse_vector_method(name);
   const steer::TrainResult fit = steer::fit_control_vectors(hp, hn, layers, method, o.heldout);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = read_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   steer::ControlVectors cv;
   cv.model_hint = cfg.arch;
   cv.n_embd = cfg.d_model;
   for (size_t i = 0; i < layers.size(); ++i) cv.layers[layers[i]] = fit.vectors[static_cast<int64_t>(i)].contiguous();
-  cv.info["method"] = o.method;
+  cv.info["method"] = name;
   cv.info["position"] = o.position;
   cv.info["n_pairs"] = std::to_string(pairs.size());
   cv.info["data"] = o.data;
@@ -126,15 +151,16 @@ void run_train(const TrainOptions& o) {
     if (a > best_auc) best_auc = a, best = f.layer;
   }
   nlohmann::json summary = {
-      {"command", "steer train"}, {"model", lm.path}, {"data", o.data}, {"vector", o.out},
-      {"method", o.method}, {"position", o.position}, {"n_pairs", pairs.size()},
+      {"command", "steer train"}, {"model", lm.path}, {"data", o.data}, {"vector", out},
+      {"method", name}, {"position", o.position}, {"n_pairs", pairs.size()},
       {"n_heldout", fit.n_heldout}, {"layers", per_layer}, {"best_layer", best},
       {"best_layer_auroc", best_auc}, {"read_seconds", read_seconds}, {"seconds", seconds},
       {"dtype", o.model.dtype}};
-  steer::write_control_vectors(o.out, cv);
-  data::write_summary_json(train_summary_path(o.out), summary);
-  log_info(str("wrote ", layers.size(), " ", o.method, " vectors from ", pairs.size(), " pairs to ", o.out,
+  steer::write_control_vectors(out, cv);
+  data::write_summary_json(train_summary_path(out), summary);
+  log_info(str("wrote ", layers.size(), " ", name, " vectors from ", pairs.size(), " pairs to ", out,
                "; best separating layer ", best, " (AUROC ", best_auc, ") in ", seconds, " s"));
+  }
 }
 
 }  // namespace
@@ -144,8 +170,9 @@ void setup_steer_train(CLI::App& steer) {
   CLI::App* sub = steer.add_subcommand("train", "Control vectors from positive/negative pairs -> VEC.gguf");
   add_model_options(*sub, o->model);
   sub->add_option("--data", o->data, "JSONL pairs: {positive, negative} or {question, answer, wrong_answer}")->required();
-  sub->add_option("--method", o->method, "r, r-c, pca-c, pca-diff or pca-center")
-      ->check(CLI::IsMember({"r", "r-c", "pca-c", "pca-diff", "pca-center"}))
+  sub->add_option("--method", o->method,
+                  "r, r-c, pca-c, pca-diff or pca-center; a comma list writes one file per method "
+                  "(put {method} in --out)")
       ->capture_default_str();
   sub->add_option("--layers", o->layers, "all (= 1..n_layer-1), A-B, or A,B,C")->capture_default_str();
   sub->add_option("--position", o->position, "last (last real token) or mean (over real tokens)")

@@ -25,7 +25,7 @@ namespace {
 
 const std::string kData = std::string(RS_SOURCE_DIR) + "/tests/methods/steer/data/";
 
-struct Golden : ::testing::Test {
+struct SteerLlamaCppGolden : ::testing::Test {
   static Model* model;
   static nlohmann::json golden;
   static void SetUpTestSuite() {
@@ -61,12 +61,12 @@ struct Golden : ::testing::Test {
   }
   static double maxdiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 };
-Model* Golden::model = nullptr;
-nlohmann::json Golden::golden;
+Model* SteerLlamaCppGolden::model = nullptr;
+nlohmann::json SteerLlamaCppGolden::golden;
 
 }  // namespace
 
-TEST_F(Golden, OurFileSteersLlamaCppAsItSteersUs) {
+TEST_F(SteerLlamaCppGolden, OurFileSteersLlamaCppAsItSteersUs) {
   const ControlVectors cv = read_control_vectors(kData + "ours_vec.gguf");
   const double alpha = golden["alpha"].get<double>();
   for (const auto& p : golden["prompts"]) {
@@ -85,7 +85,7 @@ TEST_F(Golden, OurFileSteersLlamaCppAsItSteersUs) {
   }
 }
 
-TEST_F(Golden, CvectorGeneratorFilesLandOnTheBlockTheyWereMeasuredAt) {
+TEST_F(SteerLlamaCppGolden, CvectorGeneratorFilesLandOnTheBlockTheyWereMeasuredAt) {
   const int64_t L = golden["cvgen_layer"].get<int64_t>();
   const double alpha = golden["alpha"].get<double>();
   const ControlVectors raw = read_control_vectors(kData + "cvgen_vec.gguf");
