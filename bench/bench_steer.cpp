@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--pairs") && i + 1 < argc) n_pairs = std::atoll(argv[++i]);
     else path = argv[i];
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines appear as they are measured
   rs::set_threads(threads);
   at::NoGradGuard ng;
   const rs::Model m = rs::load_model(path);
