@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "core/text.h"
 #include "report/chart.h"
 #include "report/report.h"
 #include "report/table.h"
