@@ -5,6 +5,7 @@
 #include "cli/cmd_model_common.h"
 #include "hooks/hooks.h"
 #include "model/generate.h"
+#include "cli/steer_options.h"
 
 namespace rs::cli {
 namespace {
@@ -21,6 +22,7 @@ struct GenerateCliOptions {
   std::vector<std::string> stop;
   std::vector<std::string> ablate;
   bool json = false;
+  SteerCliOptions steer;
 };
 
 void run_generate(const GenerateCliOptions& o) {
@@ -44,7 +46,8 @@ void run_generate(const GenerateCliOptions& o) {
   go.max_new_tokens = o.max_new_tokens;
   go.sampling = so;
   go.stop_strings = o.stop;
-  if (!o.ablate.empty()) go.hooks = &hooks;
+  const bool steered = apply_steer_options(o.steer, lm.model, hooks);
+  if (!o.ablate.empty() || steered) go.hooks = &hooks;
   if (!o.json) {
     go.on_text = [](int64_t, const std::string& s) {
       std::fwrite(s.data(), 1, s.size(), stdout);
@@ -93,6 +96,7 @@ Registrar reg{
       sub.add_option("--stop", o->stop, "Stop when this text appears (repeatable); it is not printed");
       sub.add_option("--ablate-head", o->ablate,
                      "Zero-ablate heads while generating: LAYER:HEAD[,HEAD...] (repeatable)");
+      add_steer_options(sub, o->steer);
       sub.add_flag("--json", o->json, "Print one JSON object (text, tokens, stop reason) instead of streaming");
       sub.footer(
           "Generation stops at the model's end-of-sequence token, a --stop string, --max-new-tokens\n"

@@ -16,6 +16,7 @@
 #include "data/outputs.h"
 #include "model/generate.h"
 #include "model/score.h"
+#include "cli/steer_options.h"
 
 namespace rs::cli {
 namespace {
@@ -30,6 +31,7 @@ struct ScoreOptions {
   int64_t stride = 0;
   bool token_logprobs = false;
   int64_t limit = 0;
+  SteerCliOptions steer;
 };
 
 std::string text_field(const data::JsonlRow& r, const std::string& file, const std::string& field) {
@@ -57,6 +59,8 @@ void run_score(const ScoreOptions& o) {
   if (rows.empty()) fail(o.data, ": no rows to score");
   LoadedModel lm = load_for_cli(o.model);
   const tok::Tokenizer& t = *lm.tokenizer;
+  Hooks steering(lm.model.config);
+  Hooks* hooks = apply_steer_options(o.steer, lm.model, steering) ? &steering : nullptr;
   make_dirs(o.out);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -81,6 +85,7 @@ void run_score(const ScoreOptions& o) {
       PerplexityOptions po;
       po.window = o.window;
       po.stride = o.stride;
+      po.hooks = hooks;
       PerplexityResult p = perplexity(lm.model, ids, po);
       lps = p.token_logprobs;
       ex["n_tokens"] = ids.size();
@@ -91,7 +96,7 @@ void run_score(const ScoreOptions& o) {
       if (p.empty()) fail(where, ": field '", o.prefix_field, "' gives no tokens; the continuation needs a prefix");
       if (c.empty()) fail(where, ": field '", o.field, "' is empty; nothing to score");
       check_prompt_fits(lm.model.config, p.size() + c.size(), where);
-      ContinuationScore s = score_continuation(lm.model, p, c);
+      ContinuationScore s = score_continuation(lm.model, p, c, hooks);
       lps = s.token_logprobs;
       ex["n_prefix_tokens"] = p.size();
       ex["n_tokens"] = c.size();
@@ -156,6 +161,7 @@ Registrar reg{
       sub.add_option("--stride", o->stride, "Window step for long texts (default: window / 2)");
       sub.add_flag("--token-logprobs", o->token_logprobs, "Also write every token's log-probability");
       sub.add_option("--limit", o->limit, "Only the first N rows");
+      add_steer_options(sub, o->steer);
       sub.footer(
           "summary.json: n_rows, n_scored_tokens, sum_logprob, mean_logprob, perplexity (over all\n"
           "scored tokens), mean_row_perplexity, median_row_perplexity, seconds.\n"

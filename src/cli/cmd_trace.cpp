@@ -25,6 +25,7 @@
 #include "hooks/hooks.h"
 #include "io/safetensors.h"
 #include "model/generate.h"
+#include "cli/steer_options.h"
 
 namespace rs::cli {
 namespace {
@@ -42,6 +43,7 @@ struct TraceOptions {
   bool chat = false;
   std::vector<std::string> ablate;
   int64_t limit = 0;
+  SteerCliOptions steer;
 };
 
 Positions parse_positions(const std::string& s) {
@@ -149,6 +151,7 @@ void run_trace(const TraceOptions& o) {
     auto [layer, heads] = parse_layer_heads(s);
     hooks.ablate_heads(layer, heads, Ablation::Zero);
   }
+  apply_steer_options(o.steer, lm.model, hooks);
   // Run only as far as the deepest requested layer unless a final hook is wanted.
   int64_t last_layer = -1;
   bool needs_final = false, needs_logits = false;
@@ -242,6 +245,7 @@ Registrar reg{
       sub.add_flag("--chat", o->chat, "Wrap each prompt in the model's chat template");
       sub.add_option("--ablate-head", o->ablate, "Zero-ablate heads while tracing: LAYER:HEAD[,HEAD...]");
       sub.add_option("--limit", o->limit, "Only the first N rows of --data");
+      add_steer_options(sub, o->steer);
       sub.footer(
           "Output tensors (F32 activations, I64 indices):\n"
           "  input_ids [sum of row lengths], row_offsets [N+1]\n"
