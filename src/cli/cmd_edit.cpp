@@ -115,7 +115,7 @@ struct EvalCliOptions {
 };
 
 nlohmann::json group_json(const lens::GroupMetrics& g) {
-  return {{"n_probes", g.n}, {"share_target_gt_wrong_pre", g.share_target_gt_wrong_pre},
+  return {{"n_probes", g.n}, {"n_probes_with_wrong", g.n_with_wrong}, {"share_target_gt_wrong_pre", g.share_target_gt_wrong_pre},
           {"share_target_gt_wrong_post", g.share_target_gt_wrong_post},
           {"mean_p_target_pre", g.mean_p_target_pre}, {"mean_p_target_post", g.mean_p_target_post}};
 }
@@ -283,7 +283,7 @@ Registrar reg{"edit", "Weight edits for two-hop reasoning: fit (creme) and evalu
                   c->add_option("--limit", o->limit, "Only the first N rows of the file");
                   c->add_option("--out,-o", o->out, "Output directory")->required();
                   c->footer(
-                      "summary.json: n, correction / paraphrase / generalization {n_probes,\n"
+                      "summary.json: n, correction / paraphrase / generalization {n_probes, n_probes_with_wrong,\n"
                       "share_target_gt_wrong_pre, share_target_gt_wrong_post, mean_p_target_pre,\n"
                       "mean_p_target_post}, specificity {n_probes, mean_abs_delta_p_own_answer,\n"
                       "mean_delta_p_own_answer, share_answer_unchanged}; p = whole answer sequence.");

@@ -111,8 +111,13 @@ CaseScores score_probes(const Model& m, const tok::Tokenizer& t, const CaseProbe
 void accumulate(GroupMetrics& g, const std::vector<ProbeScore>& pre, const std::vector<ProbeScore>& post) {
   for (size_t i = 0; i < pre.size(); ++i) {
     g.n += 1;
-    g.share_target_gt_wrong_pre += pre[i].lp_target > pre[i].lp_wrong;
-    g.share_target_gt_wrong_post += post[i].lp_target > post[i].lp_wrong;
+    // A probe without a wrong answer (no alternative of its relation in the data) says nothing
+    // about target vs wrong: it counts for mean p only.
+    if (std::isfinite(pre[i].lp_wrong)) {
+      g.n_with_wrong += 1;
+      g.share_target_gt_wrong_pre += pre[i].lp_target > pre[i].lp_wrong;
+      g.share_target_gt_wrong_post += post[i].lp_target > post[i].lp_wrong;
+    }
     g.mean_p_target_pre += std::exp(pre[i].lp_target);
     g.mean_p_target_post += std::exp(post[i].lp_target);
   }
@@ -130,8 +135,9 @@ void accumulate(SpecificityMetrics& s, const std::vector<ProbeScore>& pre, const
 
 void finish(GroupMetrics& g) {
   if (g.n == 0) return;
-  g.share_target_gt_wrong_pre /= g.n;
-  g.share_target_gt_wrong_post /= g.n;
+  const double nw = g.n_with_wrong > 0 ? g.n_with_wrong : std::nan("");
+  g.share_target_gt_wrong_pre /= nw;
+  g.share_target_gt_wrong_post /= nw;
   g.mean_p_target_pre /= g.n;
   g.mean_p_target_post /= g.n;
 }

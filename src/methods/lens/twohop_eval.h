@@ -48,6 +48,7 @@ CaseScores score_probes(const Model& m, const tok::Tokenizer& t, const CaseProbe
 // Means over probes for one group (correction / paraphrase / generalization).
 struct GroupMetrics {
   double n = 0;
+  double n_with_wrong = 0;  // probes that have a wrong answer: the shares are over these only
   double share_target_gt_wrong_pre = 0, share_target_gt_wrong_post = 0;
   double mean_p_target_pre = 0, mean_p_target_post = 0;
 };
