@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/edit_options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model.h"
@@ -67,6 +68,7 @@ inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = fals
   const auto t0 = std::chrono::steady_clock::now();
   lm.model = load_model(lm.path, lo);
   lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+  apply_edit_option(lm.model, o.edit);
   lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_debug(str("loaded ", lm.path, " in ", lm.load_seconds, " s: ", lm.model.config.summary()));
   return lm;

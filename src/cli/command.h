@@ -32,6 +32,7 @@ struct ModelOptions {
   std::string weights = "auto";  // auto | dequant | native (model/model.h WeightFormat)
   int threads = 0;            // 0 -> number of cores
   uint64_t seed = 0;
+  std::string edit;           // --edit FILE: weight deltas applied after loading (cli/edit_options.h)
 };
 void add_model_options(CLI::App& sub, ModelOptions& opts);
 // The model path to use, with a clear error when the default model was never fetched.

@@ -32,6 +32,8 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
       ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads (default: all cores)");
   sub.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  sub.add_option("--edit", o.edit,
+                 "Apply a weight edit (safetensors of weight deltas, e.g. from `edit creme`) after loading");
 }
 
 std::string resolve_model_path(const ModelOptions& o) {

@@ -1,0 +1,129 @@
+#include "methods/lens/edit_file.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+
+namespace rs::lens {
+
+namespace {
+const char* kFormat = "reasonscope.weight_delta.v1";
+
+std::string shape_text(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << s;
+  return o.str();
+}
+
+double mean_abs(const at::Tensor& w) { return w.to(at::kDouble).abs().mean().item<double>(); }
+}  // namespace
+
+std::map<std::string, std::string> model_identity(const Model& m) {
+  const ModelConfig& c = m.config;
+  return {{"arch", c.arch},
+          {"n_layer", std::to_string(c.n_layer)},
+          {"d_model", std::to_string(c.d_model)},
+          {"n_head", std::to_string(c.n_head)},
+          {"n_head_kv", std::to_string(c.n_head_kv)},
+          {"d_head", std::to_string(c.d_head)},
+          {"n_vocab", std::to_string(c.n_vocab)}};
+}
+
+void WeightEdit::add(const Model& m, const std::string& name, const at::Tensor& delta) {
+  const at::Tensor w = m.weight(name);
+  if (!w.sizes().equals(delta.sizes()))
+    fail("edit: delta for ", name, " has shape ", shape_text(delta.sizes()), ", the weight has ",
+         shape_text(w.sizes()));
+  if (model_identity.empty()) model_identity = rs::lens::model_identity(m);
+  for (auto& [n, d] : deltas)
+    if (n == name) {
+      d = d + delta.to(at::kCPU, at::kFloat);
+      return;
+    }
+  base_mean_abs[name] = mean_abs(w);
+  deltas.emplace_back(name, delta.detach().to(at::kCPU, at::kFloat).contiguous());
+}
+
+void save_edit(const WeightEdit& e, const std::string& path) {
+  if (e.deltas.empty()) fail(path, ": refusing to write an edit with no weight deltas");
+  SafetensorsWriter w;
+  w.set_metadata("format", kFormat);
+  for (const auto& [k, v] : e.metadata) w.set_metadata(k, v);
+  for (const auto& [k, v] : e.model_identity) w.set_metadata("identity." + k, v);
+  for (const auto& [name, d] : e.deltas) {
+    std::ostringstream mean;
+    mean.precision(17);
+    mean << e.base_mean_abs.at(name);
+    w.set_metadata("base_mean_abs." + name, mean.str());
+    const at::Tensor c = d.to(at::kCPU, at::kFloat).contiguous();
+    w.add(name, StDtype::F32, c.sizes().vec(), c.data_ptr<float>());
+  }
+  w.write(path);
+}
+
+WeightEdit load_edit(const std::string& path) {
+  auto f = SafetensorsFile::open(path);
+  const auto& md = f->metadata();
+  auto fmt = md.find("format");
+  if (fmt == md.end() || fmt->second != kFormat)
+    fail(path, ": not a reasonscope edit file (metadata 'format' should be '", kFormat, "')");
+  WeightEdit e;
+  for (const auto& [k, v] : md) {
+    if (k == "format") continue;
+    if (k.rfind("identity.", 0) == 0)
+      e.model_identity[k.substr(9)] = v;
+    else if (k.rfind("base_mean_abs.", 0) == 0)
+      e.base_mean_abs[k.substr(14)] = std::stod(v);
+    else
+      e.metadata[k] = v;
+  }
+  for (const StTensor& t : f->tensors()) {
+    if (!st_dtype_is_float(t.dtype)) fail(path, ": tensor '", t.name, "' is not a float tensor");
+    std::vector<float> v = st_to_float(t);
+    at::Tensor d = at::from_blob(v.data(), t.shape, at::kFloat).clone();
+    if (!e.base_mean_abs.count(t.name))
+      fail(path, ": tensor '", t.name, "' has no base_mean_abs metadata (model identity unknown)");
+    e.deltas.emplace_back(t.name, d);
+  }
+  if (e.deltas.empty()) fail(path, ": edit file holds no tensors");
+  return e;
+}
+
+void check_edit(const Model& m, const WeightEdit& e, const std::string& path) {
+  const auto id = model_identity(m);
+  for (const auto& [k, v] : e.model_identity) {
+    auto it = id.find(k);
+    if (it != id.end() && it->second != v)
+      fail(path, ": edit was made for a model with ", k, " = ", v, ", this model has ", k, " = ",
+           it->second, " (an edit file for another model)");
+  }
+  // Check everything before changing anything: a failed apply leaves the model as it was.
+  for (const auto& [name, d] : e.deltas) {
+    at::Tensor w;
+    try {
+      w = m.weight(name);
+    } catch (const std::exception& ex) {
+      fail(path, ": weight '", name, "' is not in this model (", ex.what(), ")");
+    }
+    if (!w.sizes().equals(d.sizes()))
+      fail(path, ": delta '", name, "' has shape ", shape_text(d.sizes()), ", this model's weight has ",
+           shape_text(w.sizes()), " (an edit file for another model)");
+    const double want = e.base_mean_abs.at(name), got = mean_abs(w);
+    if (std::abs(got - want) > 0.02 * std::abs(want))
+      fail(path, ": weight '", name, "' has mean |w| ", got, ", the edit was fitted on one with ",
+           want, " (an edit file for another model)");
+  }
+}
+
+void apply_edit(Model& m, const WeightEdit& e, const std::string& path) {
+  check_edit(m, e, path);
+  std::vector<at::Tensor> targets;
+  for (const auto& [name, d] : e.deltas) targets.push_back(m.weight(name));
+  at::NoGradGuard ng;
+  for (size_t i = 0; i < targets.size(); ++i)
+    targets[i].add_(e.deltas[i].second.to(targets[i].device(), targets[i].scalar_type()));
+}
+
+}  // namespace rs::lens
