@@ -40,7 +40,9 @@ double mean_at(const std::vector<int>& x, const std::vector<size_t>& idx, const 
 struct Judge {
   std::string name;
   std::array<at::Tensor, 2> c;   // [N, O]
-  std::vector<int> correct;      // [N] 0/1 (labelled rows)
+  std::vector<int> correct;      // [N] 0/1 (labelled rows): right under both orders
+  std::vector<int> correct_avg;  // [N] 0/1: the order-averaged prediction is the answer
+  std::vector<int> correct_given;  // [N] 0/1: right in the given order alone
   std::vector<int64_t> choice0, choice1, prediction;
 };
 
@@ -57,6 +59,8 @@ Judge make_judge(std::string name, const std::array<at::Tensor, 2>& c, const at:
   j.choice1 = ints(c[1].argmax(-1));
   // the judge's single answer: the content with the highest score summed over both orders
   j.prediction = ints((c[0].to(at::kDouble) + c[1].to(at::kDouble)).argmax(-1));
+  j.correct_avg = to_ints(answer_margin(c[0].to(at::kDouble) + c[1].to(at::kDouble), answer).gt(0));
+  j.correct_given = to_ints(answer_margin(c[0], answer).gt(0));
   return j;
 }
 
@@ -158,6 +162,29 @@ Evaluation evaluate(const JudgeScores& js, const std::vector<Example>& examples,
   }
   sum["ci95"] = ci;
   sum["gaps"] = gaps;
+  // The same judges scored leniently: their order-averaged prediction (scores summed over both
+  // orders), and the given order alone. A judge with a position bias loses most under "both".
+  nlohmann::json variants = nlohmann::json::object(), gaps_avg = nlohmann::json::object();
+  if (labels) {
+    std::vector<size_t> all(labelled_test.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    for (const Judge& j : judges) {
+      variants["order_averaged"][j.name] = mean_at(j.correct_avg, all, labelled_test);
+      variants["given_order"][j.name] = mean_at(j.correct_given, all, labelled_test);
+    }
+    if (baselines)
+      for (const char* qk_name : {"top1", "ensemble"}) {
+        const Judge& a = *by_name[qk_name];
+        const Judge& b = *by_name["baseline_first_token"];
+        auto gap = [&](const std::vector<size_t>& rows) {
+          return mean_at(a.correct_avg, rows, labelled_test) - mean_at(b.correct_avg, rows, labelled_test);
+        };
+        gaps_avg[std::string(qk_name) + "_minus_first_token"] =
+            interval_json(stats::bootstrap_ci(labelled_test.size(), gap, bo));
+      }
+  }
+  sum["accuracy_variants"] = variants;
+  sum["gaps_order_averaged"] = gaps_avg;
   sum["bootstrap"] = {{"n_resamples", o.n_resamples}, {"seed", o.seed}, {"confidence", 0.95}, {"paired", true}};
 
   // ---- by depth (hops) on the labelled test rows
