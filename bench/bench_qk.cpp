@@ -13,10 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <ATen/Parallel.h>
+
 #include "core/paths.h"
 #include "data/gen_prontoqa.h"
 #include "methods/qk/qk_data.h"
 #include "methods/qk/qk_runner.h"
+#include "methods/qk/qk_score.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
