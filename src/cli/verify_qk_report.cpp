@@ -58,7 +58,10 @@ report::Report build_qk_report(const qk::Evaluation& ev, const nlohmann::json& s
   if (labels) {
     std::string v = "Best head " + head_name(s["top1"]) + ": " + pct(top1) + " of held-out questions right under both option orders; top-" +
                     std::to_string(s["ensemble_heads"].size()) + " ensemble " + pct(ens) + "; the model's own answer " +
-                    pct(first) + " (first-token probability), " + pct(seq) + " (option log-likelihood).";
+                    pct(first) + " (first-token probability), " + pct(seq) + " (option log-likelihood)";
+    if (s.contains("baseline_majority_accuracy") && s["baseline_majority_accuracy"].is_number())
+      v += "; always answering the calibration majority " + pct(s["baseline_majority_accuracy"].get<double>());
+    v += ".";
     report::Tone tone = report::Tone::Neutral;
     if (s.contains("gaps") && s["gaps"].contains("top1_minus_first_token")) {
       const auto& g = s["gaps"]["top1_minus_first_token"];
@@ -82,12 +85,16 @@ report::Report build_qk_report(const qk::Evaluation& ev, const nlohmann::json& s
     r.chart(accuracy_map(s["head_accuracy_calib"], "Head accuracy, calibration split", s["top_heads"]));
   if (s["head_accuracy_test"].is_array())
     r.chart(accuracy_map(s["head_accuracy_test"], "Head accuracy, held-out split", s["top_heads"]));
-  report::Table t({"layer", "head", "calibration accuracy", "held-out accuracy"});
-  t.caption = "Best heads (ranked on the calibration split)";
+  report::Table t({"layer", "head", "calibration balanced accuracy", "calibration accuracy", "held-out accuracy",
+                   "held-out balanced accuracy"});
+  t.caption = "Best heads (ranked by balanced accuracy on the calibration split)";
+  auto cell = [](const nlohmann::json& h, const char* k) {
+    return h.contains(k) && h[k].is_number() ? report::Cell(h[k].get<double>()) : report::Cell("n/a");
+  };
   for (const auto& h : s["top_heads"])
-    t.row({h.value("layer", 0), h.value("head", 0), num(h, "calib_accuracy"),
-           h["test_accuracy"].is_number() ? report::Cell(h["test_accuracy"].get<double>()) : report::Cell("n/a")});
-  t.decimals(2, 3).decimals(3, 3);
+    t.row({h.value("layer", 0), h.value("head", 0), cell(h, "calib_balanced_accuracy"), cell(h, "calib_accuracy"),
+           cell(h, "test_accuracy"), cell(h, "test_balanced_accuracy")});
+  for (size_t c = 2; c < 6; ++c) t.decimals(c, 3);
   r.table(t);
 
   if (labels && s["by_hops"].is_object() && !s["by_hops"].empty()) {

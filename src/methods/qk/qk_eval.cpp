@@ -117,14 +117,35 @@ Evaluation evaluate(const JudgeScores& js, const std::vector<Example>& examples,
   sum["head_accuracy_calib"] = apply ? nlohmann::json(nullptr) : nlohmann::json(grid(mean_over_rows(head_correct, calib_rows)));
   if (labels) acc_test = mean_over_rows(head_correct, labelled_test);
   sum["head_accuracy_test"] = labels ? nlohmann::json(grid(acc_test)) : nlohmann::json(nullptr);
+  at::Tensor acc_calib, bal_test;
+  if (!apply) acc_calib = mean_over_rows(head_correct, calib_rows);
+  if (labels) bal_test = balanced_accuracy(head_correct, answer, labelled_test);
   nlohmann::json top = nlohmann::json::array();
   for (size_t i = 0; i < s.ranking.size() && static_cast<int64_t>(i) < o.n_top_heads; ++i) {
     const RankedHead& r = s.ranking[i];
     if (r.layer >= L || r.head >= H) continue;
-    top.push_back({{"layer", r.layer}, {"head", r.head}, {"calib_accuracy", r.accuracy},
-                   {"test_accuracy", labels ? nlohmann::json(acc_test[r.layer][r.head].item<double>()) : nlohmann::json(nullptr)}});
+    auto cell = [&](const at::Tensor& t) {
+      return t.defined() ? nlohmann::json(t[r.layer][r.head].item<double>()) : nlohmann::json(nullptr);
+    };
+    top.push_back({{"layer", r.layer}, {"head", r.head}, {"calib_accuracy", cell(acc_calib)},
+                   {"calib_balanced_accuracy", r.accuracy}, {"test_accuracy", cell(acc_test)},
+                   {"test_balanced_accuracy", cell(bal_test)}});
   }
   sum["top_heads"] = top;
+  // Majority class of the calibration rows, scored on the test rows: what a constant judge gets.
+  if (!apply && labels) {
+    std::map<int64_t, int64_t> count;
+    for (int64_t r : calib_rows) count[examples[static_cast<size_t>(r)].answer]++;
+    int64_t major = count.begin()->first;
+    for (const auto& [c, k] : count)
+      if (k > count[major]) major = c;
+    double hit = 0;
+    for (int64_t r : labelled_test) hit += examples[static_cast<size_t>(r)].answer == major;
+    sum["baseline_majority_accuracy"] = hit / static_cast<double>(labelled_test.size());
+    sum["majority_answer"] = examples[0].options.at(static_cast<size_t>(major));
+  } else {
+    sum["baseline_majority_accuracy"] = nullptr;
+  }
 
   // ---- accuracies, intervals and gaps on the labelled test rows (paired bootstrap)
   std::map<std::string, const Judge*> by_name;

@@ -2,6 +2,7 @@
 #include "methods/qk/qk_judge.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/error.h"
 
@@ -32,7 +33,7 @@ nlohmann::json to_json(const SavedHeads& s) {
                    {"mu", s.mu[i]}, {"sigma", s.sigma[i]}});
   nlohmann::json ranking = nlohmann::json::array();
   for (const RankedHead& r : s.ranking)
-    ranking.push_back({{"layer", r.layer}, {"head", r.head}, {"calib_accuracy", r.accuracy}, {"calib_margin", r.margin}});
+    ranking.push_back({{"layer", r.layer}, {"head", r.head}, {"calib_balanced_accuracy", r.accuracy}, {"calib_margin", r.margin}});
   return {{"kind", "reasonscope.qk.heads"}, {"version", 1},
           {"model", s.model}, {"format", s.format}, {"template", s.template_text}, {"rope", s.rope},
           {"n_layer", s.n_layer}, {"n_head", s.n_head}, {"n_head_kv", s.n_head_kv},
@@ -112,7 +113,7 @@ SavedHeads saved_heads_from_json(const nlohmann::json& j, const std::string& whe
     for (const auto& r : j["ranking"])
       if (r.is_object() && r.contains("layer") && r.contains("head"))
         s.ranking.push_back({r.value("layer", int64_t{0}), r.value("head", int64_t{0}),
-                             r.value("calib_accuracy", 0.0), r.value("calib_margin", 0.0)});
+                             r.value("calib_balanced_accuracy", 0.0), r.value("calib_margin", 0.0)});
   return s;
 }
 
@@ -125,6 +126,20 @@ void check_fits(const SavedHeads& s, const ModelConfig& c, int64_t n_options, co
 }
 
 // ------------------------------------------------------------------------- selection
+at::Tensor balanced_accuracy(const at::Tensor& correct, const at::Tensor& answer, const std::vector<int64_t>& rows) {
+  // mean over answer classes of the accuracy within the class: a head that always names the
+  // same option scores 1 / (number of classes), not the share of that answer in the data
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  const at::Tensor a = answer.to(at::kCPU, at::kLong).contiguous();
+  for (int64_t r : rows) by_class[a[r].item<int64_t>()].push_back(r);
+  at::Tensor sum;
+  for (const auto& [c, rs] : by_class) {
+    const at::Tensor m = mean_over_rows(correct, rs);
+    sum = sum.defined() ? sum + m : m;
+  }
+  return sum / static_cast<double>(by_class.size());
+}
+
 SavedHeads select_heads(const JudgeScores& js, const at::Tensor& answer,
                         const std::vector<int64_t>& calib_rows, int64_t k, int64_t n_head_kv) {
   const at::Tensor& c0 = js.heads[0];
@@ -132,7 +147,7 @@ SavedHeads select_heads(const JudgeScores& js, const at::Tensor& answer,
   const int64_t L = c0.size(1), H = c0.size(2), O = c0.size(3);
   if (k < 1 || k > L * H) fail("--ensemble: expected 1..", L * H, " heads, got ", k);
   const at::Tensor correct = correct_both_orders(c0, c1, answer);            // [N, L, H]
-  const at::Tensor acc = mean_over_rows(correct, calib_rows);                // [L, H]
+  const at::Tensor acc = balanced_accuracy(correct, answer, calib_rows);     // [L, H]
   const ZScore z = fit_zscore(c0, c1, calib_rows);
   // tie-break: the answer's z-scored margin, mean over calibration rows and both orders
   const at::Tensor m = (answer_margin(zscore(c0, z), answer) + answer_margin(zscore(c1, z), answer)) / 2;

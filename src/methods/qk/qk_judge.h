@@ -39,7 +39,7 @@ struct SavedHeads {
   std::vector<HeadRef> ensemble;
   std::vector<std::vector<double>> mu;  // [K][O] z-score centre per ensemble head and content slot
   std::vector<double> sigma;            // [K] z-score scale per ensemble head
-  std::vector<RankedHead> ranking;      // best heads on the calibration rows (informational)
+  std::vector<RankedHead> ranking;      // heads by calibration balanced accuracy (informational)
 };
 nlohmann::json to_json(const SavedHeads& s);
 // `where` names the file in errors. Checks types, ranges and sizes.
@@ -47,8 +47,13 @@ SavedHeads saved_heads_from_json(const nlohmann::json& j, const std::string& whe
 // Throws when the saved judge was made for a model of another shape or another option count.
 void check_fits(const SavedHeads& s, const ModelConfig& c, int64_t n_options, const std::string& where);
 
-// Head selection on the calibration rows: every head ranked by accuracy (right under both
-// orders), ties by mean z-scored answer margin; top1 = the best, the ensemble = the best k,
+// Balanced accuracy over `rows`: the mean over answer classes of the within-class share of
+// correct rows. correct [N, ...] bool, answer [N] -> [...] f64.
+at::Tensor balanced_accuracy(const at::Tensor& correct, const at::Tensor& answer, const std::vector<int64_t>& rows);
+
+// Head selection on the calibration rows: every head ranked by balanced accuracy (right under
+// both orders, averaged over answer classes, so a head that always says "True" ranks at 0.5
+// however many answers are True), ties by mean z-scored answer margin; top1 = the best, the ensemble = the best k,
 // with their z-score parameters fitted on the same rows. answer [N] int64; n_head_kv is
 // recorded so a saved judge can refuse a model of another shape.
 SavedHeads select_heads(const JudgeScores& js, const at::Tensor& answer,

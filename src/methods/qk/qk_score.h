@@ -59,7 +59,7 @@ at::Tensor mean_over_rows(const at::Tensor& x, const std::vector<int64_t>& rows)
 // ------------------------------------------------------------------ head selection
 struct RankedHead {
   int64_t layer = 0, head = 0;
-  double accuracy = 0;  // correct under both orders, on the rows it was ranked on
+  double accuracy = 0;  // the ranking criterion (qk_judge: balanced accuracy under both orders)
   double margin = 0;    // mean z-scored answer margin (tie-break)
 };
 // Heads sorted by accuracy (desc), then margin (desc), then (layer, head) (asc).
