@@ -1,0 +1,208 @@
+// reasonscope verify qk: find the attention heads whose query-key alignment picks the logically
+// right answer (METHODS.md section 2), or apply saved heads (--heads) to new data.
+// Thin: options -> rows -> prompts -> rs::qk::scan / select_heads / evaluate -> outputs in --out:
+// summary.json, examples.jsonl, heads.json (selection), head_scores.safetensors, report.html.
+//
+// Registered as "verify-qk", a placeholder that attaches `qk` under the `verify` command
+// (creating it when no other analysis has), as `data check` does under `data`.
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/cmd_model_common.h"
+#include "cli/verify_qk_report.h"
+#include "core/atomic_file.h"
+#include "data/jsonl.h"
+#include "data/outputs.h"
+#include "io/safetensors.h"
+#include "methods/qk/qk_data.h"
+#include "methods/qk/qk_eval.h"
+#include "methods/qk/qk_judge.h"
+#include "methods/qk/qk_runner.h"
+#include "model/generate.h"
+
+namespace rs::cli {
+namespace {
+
+struct QkOptions {
+  ModelOptions model;
+  std::string data, format = "prontoqa", template_text, rope, heads, out;
+  int64_t calib = 200, ensemble = 5, batch_size = 8, limit = 0;
+  int bootstrap = 9999;
+};
+
+void write_head_scores(const std::string& path, const qk::JudgeScores& js) {
+  // [N, 2, L, H, O]: raw scores per example, order (given, reversed), layer, head, content
+  const at::Tensor t = at::stack({js.heads[0], js.heads[1]}, 1).to(at::kFloat).contiguous();
+  SafetensorsWriter w;
+  w.set_metadata("layout", "[example, order (0 given, 1 reversed), layer, head, option in content order]");
+  w.add("scores", StDtype::F32, t.sizes().vec(), t.data_ptr<float>());
+  w.write(path);
+}
+
+void run_qk(const QkOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const qk::Format format = qk::parse_format(o.format);
+  const bool apply = !o.heads.empty();
+  if (!o.rope.empty() && o.rope != "pre" && o.rope != "post") fail("--rope: expected pre or post, got '", o.rope, "'");
+
+  // Saved heads first: their template and RoPE setting are the judge's, unless overridden.
+  qk::SavedHeads saved;
+  if (apply) {
+    const std::string text = read_file(o.heads);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      fail(o.heads, ": not valid JSON (", e.what(), ")");
+    }
+    saved = qk::saved_heads_from_json(j, o.heads);
+  }
+  std::string tmpl = o.template_text.empty() ? (apply ? saved.template_text : qk::kDefaultTemplate)
+                                             : qk::unescape_template(o.template_text);
+  qk::check_template(tmpl);
+  const std::string rope = !o.rope.empty() ? o.rope : apply ? saved.rope : "pre";
+  if (apply && tmpl != saved.template_text) log_warn("--template differs from the template the heads were selected with");
+  if (apply && rope != saved.rope) log_warn("--rope differs from the setting the heads were selected with");
+
+  // Every row checked before the model loads: bad input fails fast and writes nothing.
+  std::vector<qk::Example> examples;
+  {
+    data::JsonlReader reader(o.data);
+    data::JsonlRow r;
+    while (reader.next(r)) {
+      const std::string where = str(o.data, ":", r.line);
+      qk::Example e = qk::parse_example(r.value, format, where, /*require_label=*/!apply);
+      e.line = r.line;
+      if (e.id.empty()) e.id = "line-" + std::to_string(r.line);
+      if (!examples.empty() && e.options.size() != examples[0].options.size())
+        fail(where, ": ", e.options.size(), " options, but line ", examples[0].line, " has ", examples[0].options.size(),
+             "; one run needs one option count");
+      examples.push_back(std::move(e));
+      if (o.limit > 0 && static_cast<int64_t>(examples.size()) >= o.limit) break;
+    }
+  }
+  if (examples.empty()) fail(o.data, ": no rows");
+  const int64_t N = static_cast<int64_t>(examples.size());
+  const int64_t n_options = static_cast<int64_t>(examples[0].options.size());
+  std::vector<int64_t> calib_rows;
+  if (!apply) calib_rows = qk::calibration_rows(examples, o.calib, o.model.seed);
+  if (o.batch_size < 1) fail("--batch-size: expected >= 1, got ", o.batch_size);
+
+  LoadedModel lm = load_for_cli(o.model);
+  const ModelConfig& cfg = lm.model.config;
+  if (apply) qk::check_fits(saved, cfg, n_options, o.heads);
+  if (!apply && (o.ensemble < 1 || o.ensemble > cfg.n_layer * cfg.n_head))
+    fail("--ensemble: expected 1..", cfg.n_layer * cfg.n_head, " heads, got ", o.ensemble);
+
+  // Prompts 0..N-1: options as listed; N..2N-1: reversed.
+  std::vector<qk::Prompt> prompts;
+  for (int order = 0; order < 2; ++order)
+    for (const qk::Example& e : examples) {
+      const std::string where = str(o.data, ":", e.line);
+      prompts.push_back(qk::build_prompt(*lm.tokenizer, tmpl, e, qk::display_order(n_options, order == 1), where));
+      check_prompt_fits(cfg, prompts.back().ids.size(), where);
+    }
+
+  qk::ScanOptions so;
+  so.post_rope = rope == "post";
+  so.batch_size = o.batch_size;
+  so.pad_id = lm.tokenizer->pad_id() >= 0 ? lm.tokenizer->pad_id() : std::max(0, lm.tokenizer->eos_id());
+  Progress progress("verify qk", prompts.size());
+  size_t shown = 0;
+  so.on_batch = [&](size_t done) {
+    progress.tick(done - shown);
+    shown = done;
+  };
+  const auto t_scan = std::chrono::steady_clock::now();
+  const qk::ScanResult res = qk::scan(lm.model, prompts, so);
+  progress.done();
+  const double scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_scan).count();
+  const at::Tensor seq = qk::sequence_logprobs(lm.model, prompts, res.first_token_lp, o.batch_size);
+  const qk::JudgeScores js = qk::judge_scores(res, seq, prompts);
+
+  if (!apply) {
+    std::vector<int64_t> ans;
+    for (const qk::Example& e : examples) ans.push_back(e.answer);
+    saved = qk::select_heads(js, at::tensor(ans, at::kLong), calib_rows, o.ensemble, cfg.n_head_kv);
+    saved.model = lm.path;
+    saved.format = qk::format_name(format);
+    saved.template_text = tmpl;
+    saved.rope = rope;
+  }
+  qk::EvalOptions eo;
+  eo.seed = o.model.seed;
+  eo.n_resamples = o.bootstrap;
+  qk::Evaluation ev = qk::evaluate(js, examples, saved, calib_rows, eo);
+
+  nlohmann::json summary = {{"command", "verify qk"}, {"model", lm.path}, {"data", o.data},
+                            {"format", qk::format_name(format)}, {"template", tmpl}, {"rope", rope},
+                            {"heads_file", apply ? nlohmann::json(o.heads) : nlohmann::json(nullptr)},
+                            {"ensemble_k", saved.ensemble.size()}, {"n_options", n_options},
+                            {"seed", o.model.seed}, {"batch_size", o.batch_size}, {"dtype", o.model.dtype}};
+  summary.update(ev.summary);
+  summary["scan_seconds"] = scan_seconds;
+  summary["prompts_per_second"] = static_cast<double>(prompts.size()) / scan_seconds;
+  summary["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  make_dirs(o.out);
+  if (!apply) write_file_atomic(o.out + "/heads.json", qk::to_json(saved).dump(2) + "\n");
+  write_head_scores(o.out + "/head_scores.safetensors", js);
+  data::write_jsonl(o.out + "/examples.jsonl", ev.examples);
+  build_qk_report(ev, summary).write(o.out + "/report.html");
+  data::write_summary_json(o.out + "/summary.json", summary);
+
+  if (summary["top1_test_accuracy"].is_number())
+    log_info(str("verify qk: ", N, " questions; best head L", saved.top1.layer, ".H", saved.top1.head, " ",
+                 summary["top1_test_accuracy"].get<double>(), ", ensemble ", summary["ensemble_test_accuracy"].get<double>(),
+                 ", model first-token ", summary["baseline_first_token_accuracy"].get<double>(), " -> ", o.out));
+  else
+    log_info(str("verify qk: ", N, " questions scored with saved heads -> ", o.out));
+}
+
+void add_qk(CLI::App& verify) {
+  auto o = std::make_shared<QkOptions>();
+  CLI::App* sub = verify.add_subcommand(
+      "qk",
+      "QK-score (Tulchinskii et al., arXiv 2502.17017): for every (layer, head), the query at the prompt's last "
+      "token against the key at each option's last token; heads that pick the right option under both option "
+      "orders on a calibration split become a zero-training judge, compared with the model's own answer.");
+  sub->footer(
+      "Examples:\n"
+      "  reasonscope verify qk --data ../shared/benchmarks/prontoqa/dev.jsonl --threads 1 --out qk\n"
+      "  reasonscope verify qk --data new.jsonl --heads qk/heads.json --out qk-new\n"
+      "  reasonscope verify qk --format mcq --data mcq.jsonl --template '{context}\\n{question}\\n{options}Answer:' --out q\n"
+      "Outputs in --out: summary.json, examples.jsonl, heads.json (without --heads), head_scores.safetensors, report.html.");
+  add_model_options(*sub, o->model);
+  sub->add_option("--data", o->data, "JSONL file of questions")->required();
+  sub->add_option("--format", o->format, "prontoqa ({context, query, answer True/False}) or mcq ({context, question, options[], answer_index})")
+      ->check(CLI::IsMember({"prontoqa", "mcq"}))
+      ->capture_default_str();
+  sub->add_option("--template", o->template_text,
+                  "Prompt template with {context}, {question}, {options} (one line per option); \\n = newline "
+                  "(default \"{context}\\n{question}\\n{options}Answer:\", or the saved heads' template)");
+  sub->add_option("--calib", o->calib, "Calibration rows for head selection (stratified by hops and answer)")->capture_default_str();
+  sub->add_option("--rope", o->rope, "Score queries and keys before (pre, default) or after (post) RoPE");
+  sub->add_option("--ensemble", o->ensemble, "Heads in the top-k ensemble")->capture_default_str();
+  sub->add_option("--heads", o->heads, "heads.json from an earlier run: apply those heads, no selection (labels optional)");
+  sub->add_option("--batch-size", o->batch_size, "Prompts per forward pass")->capture_default_str();
+  sub->add_option("--limit", o->limit, "Use only the first N rows");
+  sub->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the 95% intervals")->capture_default_str();
+  sub->add_option("--out,-o", o->out, "Output directory")->required();
+  sub->callback([o] { run_qk(*o); });
+}
+
+Registrar reg{"verify-qk", "", [](CLI::App& self) {
+                CLI::App* app = self.get_parent();
+                CLI::App* verify = nullptr;
+                for (CLI::App* s : app->get_subcommands([](CLI::App* a) { return a->get_name() == "verify"; })) verify = s;
+                if (!verify) {
+                  verify = app->add_subcommand("verify", "Verify reasoning from the model's internals (verify qk, ...)");
+                  verify->require_subcommand(1);
+                }
+                if (verify->get_subcommands([](CLI::App* a) { return a->get_name() == "qk"; }).empty()) add_qk(*verify);
+                app->remove_subcommand(&self);
+              }};
+
+}  // namespace
+}  // namespace rs::cli

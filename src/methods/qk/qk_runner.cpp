@@ -1,0 +1,163 @@
+// QK-score scan on a model (qk_runner.h): batched forwards with two gathering hooks per layer.
+#include "methods/qk/qk_runner.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "hooks/hooks.h"
+#include "methods/qk/qk_score.h"
+#include "model/score.h"
+
+namespace rs::qk {
+
+namespace {
+
+using BatchFn = std::function<void(const std::vector<size_t>& rows, const at::Tensor& q,
+                                   const at::Tensor& k, const at::Tensor& logits)>;
+
+void check_prompts(const Model& m, const std::vector<Prompt>& prompts) {
+  if (prompts.empty()) fail("qk scan: no prompts");
+  const size_t O = prompts[0].key_pos.size();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const Prompt& p = prompts[i];
+    if (p.key_pos.size() != O)
+      fail("qk scan: prompt ", i, " has ", p.key_pos.size(), " options, prompt 0 has ", O,
+           "; one run needs one option count");
+    if (p.ids.empty()) fail("qk scan: prompt ", i, " is empty");
+    if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.ids.size()) > m.config.n_ctx_train)
+      fail("qk scan: prompt ", i, " has ", p.ids.size(), " tokens, more than the model's context of ",
+           m.config.n_ctx_train);
+    for (int64_t k : p.key_pos)
+      if (k < 0 || k >= static_cast<int64_t>(p.ids.size()) - 1)
+        fail("qk scan: prompt ", i, ": option token at ", k, " is not before the last token (",
+             p.ids.size() - 1, ")");
+  }
+}
+
+// Forward the prompts in batches of similar length; per batch hand q [B, L, H, dh],
+// k [B, L, O, Hkv, dh] (on the model's device) and the last-position logits [B, V] to fn.
+void run_batches(const Model& m, const std::vector<Prompt>& prompts, const ScanOptions& o,
+                 const BatchFn& fn) {
+  check_prompts(m, prompts);
+  if (o.batch_size < 1) fail("qk scan: batch size must be >= 1, got ", o.batch_size);
+  const ModelConfig& c = m.config;
+  const int64_t L = c.n_layer, O = static_cast<int64_t>(prompts[0].key_pos.size());
+  // Longest first, stable: deterministic batches, so the same prompts give the same bits.
+  std::vector<size_t> order(prompts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return prompts[a].ids.size() > prompts[b].ids.size();
+  });
+  const char* q_hook = o.post_rope ? "attn.hook_rot_q" : "attn.hook_q";
+  const char* k_hook = o.post_rope ? "attn.hook_rot_k" : "attn.hook_k";
+  at::NoGradGuard no_grad;
+  size_t done = 0;
+  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(o.batch_size)) {
+    const size_t end = std::min(order.size(), start + static_cast<size_t>(o.batch_size));
+    const std::vector<size_t> rows(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                   order.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<std::vector<int64_t>> seqs;
+    for (size_t r : rows) seqs.push_back(prompts[r].ids);
+    const Batch b = make_batch(seqs, o.pad_id, m.device());
+    const int64_t B = b.tokens.size(0), T = b.tokens.size(1);
+    // Left padding: position p of row i sits in column (T - length_i) + p.
+    std::vector<int64_t> cols;
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (int64_t kp : prompts[rows[i]].key_pos) cols.push_back(T - b.lengths[i] + kp);
+    const at::Tensor key_cols = at::tensor(cols, at::kLong).to(m.device()).view({B, O, 1, 1});
+
+    std::vector<at::Tensor> qs(static_cast<size_t>(L)), ks(static_cast<size_t>(L));
+    Hooks h(c);
+    for (int l = 0; l < L; ++l) {
+      const std::string blk = "blocks." + std::to_string(l) + ".";
+      // q at the last column (every row's last token): [B, H, dh], copied out of the fused buffer
+      h.custom(blk + q_hook, [&qs, l, T](const at::Tensor& x, const HookContext&) {
+        qs[static_cast<size_t>(l)] = x.select(1, T - 1).clone();
+        return x;
+      });
+      // k at each row's option columns: [B, T, Hkv, dh] -> [B, O, Hkv, dh]
+      h.custom(blk + k_hook, [&ks, &key_cols, l](const at::Tensor& x, const HookContext&) {
+        ks[static_cast<size_t>(l)] =
+            at::gather(x, 1, key_cols.expand({x.size(0), key_cols.size(1), x.size(2), x.size(3)}));
+        return x;
+      });
+    }
+    ForwardOptions fo;
+    fo.logits = LogitsMode::Last;
+    fo.hooks = &h;
+    if (!o.logits) fo.stop_after_layer = static_cast<int64_t>(L) - 1;  // skip the unembedding
+    const at::Tensor out = forward(m, b.tokens, b.mask, fo);
+    const at::Tensor logits = o.logits ? out.select(1, 0) : at::Tensor();
+    fn(rows, at::stack(qs, 1), at::stack(ks, 1), logits);
+    done += rows.size();
+    if (o.on_batch) o.on_batch(done);
+  }
+}
+
+// [B, V] logits -> [B, O] log-probs of each slot's first answer token (f64 CPU)
+at::Tensor first_token_logprobs(const at::Tensor& logits, const std::vector<Prompt>& prompts,
+                                const std::vector<size_t>& rows) {
+  std::vector<int64_t> first;
+  for (size_t r : rows)
+    for (const auto& a : prompts[r].answer_ids) first.push_back(a.at(0));
+  const int64_t B = static_cast<int64_t>(rows.size());
+  const at::Tensor idx = at::tensor(first, at::kLong).to(logits.device()).view({B, -1});
+  return at::log_softmax(logits.to(at::kFloat), -1).gather(1, idx).to(at::kCPU, at::kDouble);
+}
+
+}  // namespace
+
+ScanResult scan(const Model& m, const std::vector<Prompt>& prompts, const ScanOptions& o) {
+  const ModelConfig& c = m.config;
+  ScanResult r;
+  const int64_t P = static_cast<int64_t>(prompts.size());
+  const int64_t O = prompts.empty() ? 0 : static_cast<int64_t>(prompts[0].key_pos.size());
+  r.scores = at::empty({P, c.n_layer, c.n_head, O}, at::kFloat);
+  if (o.logits) r.first_token_lp = at::empty({P, O}, at::kDouble);
+  run_batches(m, prompts, o, [&](const std::vector<size_t>& rows, const at::Tensor& q, const at::Tensor& k,
+                                 const at::Tensor& logits) {
+    const at::Tensor idx = at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong);
+    r.scores.index_copy_(0, idx, qk_scores(q, k).to(at::kCPU));
+    if (o.logits) r.first_token_lp.index_copy_(0, idx, first_token_logprobs(logits, prompts, rows));
+  });
+  return r;
+}
+
+Captured capture_qk(const Model& m, const std::vector<Prompt>& prompts, const ScanOptions& o) {
+  const ModelConfig& c = m.config;
+  const int64_t P = static_cast<int64_t>(prompts.size());
+  const int64_t O = prompts.empty() ? 0 : static_cast<int64_t>(prompts[0].key_pos.size());
+  Captured out;
+  out.q = at::empty({P, c.n_layer, c.n_head, c.d_head}, at::kFloat);
+  out.k = at::empty({P, c.n_layer, O, c.n_head_kv, c.d_head}, at::kFloat);
+  ScanOptions so = o;
+  so.logits = false;
+  run_batches(m, prompts, so, [&](const std::vector<size_t>& rows, const at::Tensor& q, const at::Tensor& k,
+                                  const at::Tensor&) {
+    const at::Tensor idx = at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong);
+    out.q.index_copy_(0, idx, q.to(at::kCPU, at::kFloat));
+    out.k.index_copy_(0, idx, k.to(at::kCPU, at::kFloat));
+  });
+  return out;
+}
+
+at::Tensor sequence_logprobs(const Model& m, const std::vector<Prompt>& prompts,
+                             const at::Tensor& first_token_lp, int64_t batch_size) {
+  at::Tensor out = first_token_lp.to(at::kCPU, at::kDouble).clone();
+  std::vector<std::vector<int64_t>> prefixes, conts;
+  std::vector<std::pair<int64_t, int64_t>> where;  // (prompt, slot) of each long answer
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (size_t j = 0; j < prompts[i].answer_ids.size(); ++j)
+      if (prompts[i].answer_ids[j].size() > 1) {
+        prefixes.push_back(prompts[i].ids);
+        conts.push_back(prompts[i].answer_ids[j]);
+        where.push_back({static_cast<int64_t>(i), static_cast<int64_t>(j)});
+      }
+  if (where.empty()) return out;
+  const std::vector<ContinuationScore> s = score_continuations(m, prefixes, conts, batch_size);
+  for (size_t i = 0; i < where.size(); ++i) out[where[i].first][where[i].second] = s[i].sum_logprob;
+  return out;
+}
+
+}  // namespace rs::qk

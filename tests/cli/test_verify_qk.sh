@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# `reasonscope verify qk`: bad input gives one clear message, a non-zero exit and no outputs;
+# on the default model (briefly: 16 + 8 generated questions) a scan writes every documented
+# output, and saved heads applied with --heads to a new generated file reproduce the scan's
+# scores and predictions for those heads exactly, with and without labels.
+# Usage: bash test_verify_qk.sh /path/to/reasonscope
+set -u
+BIN=${1:?usage: test_verify_qk.sh /path/to/reasonscope}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+ok()  { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+expect_fail() {
+  local name=$1 want=$2 out=$3; shift 3
+  if "$BIN" verify qk "$@" --out "$out" >"$TMP/out" 2>"$TMP/err"; then bad "$name: exit 0"; return; fi
+  grep -qF -- "$want" "$TMP/err" || { bad "$name: stderr lacks '$want'"; cat "$TMP/err"; return; }
+  [[ $(grep -c . "$TMP/err") -le 1 ]] || { bad "$name: more than one message"; cat "$TMP/err"; return; }
+  [[ -e $out ]] && { bad "$name: left output files"; return; }
+  ok "$name"
+}
+
+# ---- bad input (all refused before the model loads)
+printf '%s\n' '{"id": "a", "context": "c", "question": "q?", "options": ["x", "y"], "answer_index": 0}' \
+              '{"id": "b", "context": "c", "question": "q?", "answer_index": 0}' >"$TMP/no_options.jsonl"
+expect_fail options-missing "$TMP/no_options.jsonl:2: field 'options' is missing" "$TMP/o1" --format mcq --data "$TMP/no_options.jsonl"
+printf '%s\n' '{"id": "a", "hops": 1, "context": "c", "query": "True or false: q.", "answer": "Maybe"}' >"$TMP/maybe.jsonl"
+expect_fail answer-not-an-option "$TMP/maybe.jsonl:1: field 'answer' is \"Maybe\", not among the options" "$TMP/o2" --data "$TMP/maybe.jsonl"
+printf '%s\n' '{"context": "c", "question": "q?", "options": ["x", "y"], "answer": "z"}' >"$TMP/z.jsonl"
+expect_fail mcq-answer-not-an-option "field 'answer' is \"z\", not among the options [\"x\", \"y\"]" "$TMP/o3" --format mcq --data "$TMP/z.jsonl"
+printf '%s\n' '{"context": "c", "question": "q?", "options": ["x", "y", "w"], "answer_index": 3}' >"$TMP/range.jsonl"
+expect_fail answer-index-range "$TMP/range.jsonl:1: field 'answer_index' is 3, out of range for 3 options (0..2)" "$TMP/o4" --format mcq --data "$TMP/range.jsonl"
+expect_fail template-slot "the slot {options} is missing" "$TMP/o5" --format mcq --data "$TMP/z.jsonl" --template '{context}\n{question}\nAnswer:'
+expect_fail template-twice "the slot {question} appears more than once" "$TMP/o6" --format mcq --data "$TMP/z.jsonl" --template '{context}{question}{question}{options}'
+printf '%s\n' '{"context": "c", "question": "q?", "options": ["x", "y"]}' >"$TMP/unlabelled.jsonl"
+expect_fail no-label "$TMP/unlabelled.jsonl:1: no label" "$TMP/o7" --format mcq --data "$TMP/unlabelled.jsonl"
+expect_fail heads-missing "$TMP/none.json" "$TMP/o8" --format mcq --data "$TMP/unlabelled.jsonl" --heads "$TMP/none.json"
+echo '{"kind": "something else"}' >"$TMP/h.json"
+expect_fail heads-wrong-kind "$TMP/h.json: not a heads file" "$TMP/o9" --format mcq --data "$TMP/unlabelled.jsonl" --heads "$TMP/h.json"
+printf '%s\n' '{"id": "a", "hops": 1, "context": "c", "query": "q", "answer": "True"}' \
+              '{"id": "b", "hops": 1, "context": "c", "query": "q", "answer": "False"}' >"$TMP/two.jsonl"
+expect_fail calib-too-large "--calib 200: the data has only 2 rows" "$TMP/o10" --data "$TMP/two.jsonl"
+
+# ---- the default model, briefly
+MODEL=${REASONSCOPE_MODEL:-$HOME/.cache/reasonscope/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+if [[ ! -r $MODEL ]]; then
+  echo "skip model runs: $MODEL not found"
+else
+  "$BIN" data make prontoqa --n 16 --seed 11 --hops 1,3 --out "$TMP/f1.jsonl" 2>/dev/null
+  "$BIN" data make prontoqa --n 8 --seed 12 --hops 1,3,5 --out "$TMP/f2.jsonl" 2>/dev/null
+  python3 -c "
+import json, sys
+with open('$TMP/f2u.jsonl', 'w') as f:
+    for l in open('$TMP/f2.jsonl'):
+        r = json.loads(l); r.pop('answer'); f.write(json.dumps(r) + '\n')"
+  run() { "$BIN" verify qk --model "$MODEL" --threads 2 --bootstrap 200 "$@" 2>"$TMP/err" || { tail -3 "$TMP/err"; return 1; }; }
+  if run --data "$TMP/f1.jsonl" --calib 8 --ensemble 3 --out "$TMP/scan" &&
+     python3 - "$TMP/scan" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+for k in ("template", "n_calib", "n_test", "head_accuracy_calib", "head_accuracy_test", "top_heads",
+          "top1_test_accuracy", "ensemble_test_accuracy", "baseline_first_token_accuracy",
+          "baseline_sequence_accuracy", "by_hops", "order_consistency", "gaps", "ci95"):
+    assert k in s, k
+assert s["n_calib"] == 8 and s["n_test"] == 8, s
+assert len(s["head_accuracy_calib"]) == 30 and len(s["head_accuracy_calib"][0]) == 9
+assert set(s["by_hops"]) <= {"1", "3"} and sum(v["n"] for v in s["by_hops"].values()) == 8
+best = s["top_heads"][0]
+assert (best["layer"], best["head"]) == (s["top1"]["layer"], s["top1"]["head"])
+assert abs(s["head_accuracy_test"][best["layer"]][best["head"]] - s["top1_test_accuracy"]) < 1e-12
+h = json.load(open(d + "/heads.json"))
+assert h["kind"] == "reasonscope.qk.heads" and len(h["ensemble"]) == 3 and h["n_head_kv"] == 3
+rows = [json.loads(l) for l in open(d + "/examples.jsonl")]
+assert len(rows) == 16 and sum(r["split"] == "calib" for r in rows) == 8
+html = open(d + "/report.html").read()
+assert html.count("<svg") >= 4, html.count("<svg")
+PY
+  then ok "scan outputs"; else bad "scan outputs"; fi
+
+  # saved heads on a new file == the scan of that file, for those heads
+  if run --data "$TMP/f2.jsonl" --heads "$TMP/scan/heads.json" --out "$TMP/apply" &&
+     run --data "$TMP/f2u.jsonl" --heads "$TMP/scan/heads.json" --out "$TMP/apply_u" &&
+     run --data "$TMP/f2.jsonl" --calib 4 --out "$TMP/scan2" &&
+     python3 - "$TMP" <<'PY'
+import json, struct, sys
+t = sys.argv[1]
+def scores(path):  # safetensors F32 [N, 2, L, H, O] with the standard library
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr = json.loads(b[8:8 + n]); e = hdr["scores"]; lo, hi = e["data_offsets"]
+    vals = struct.unpack("<%df" % ((hi - lo) // 4), b[8 + n + lo:8 + n + hi])
+    return e["shape"], vals
+shape, a = scores(t + "/apply/head_scores.safetensors")
+shape2, b = scores(t + "/scan2/head_scores.safetensors")
+assert shape == shape2 == [8, 2, 30, 9, 2], (shape, shape2)
+heads = json.load(open(t + "/scan/heads.json"))
+N, _, L, H, O = shape
+def at(v, n, o, l, h):
+    i = (((n * 2 + o) * L + l) * H + h) * O
+    return list(v[i:i + O])
+saved = [heads["top1"]] + heads["ensemble"]
+for n in range(N):
+    for o in range(2):
+        for hd in saved:
+            assert at(a, n, o, hd["layer"], hd["head"]) == at(b, n, o, hd["layer"], hd["head"]), (n, o, hd)
+ap = [json.loads(l) for l in open(t + "/apply/examples.jsonl")]
+au = [json.loads(l) for l in open(t + "/apply_u/examples.jsonl")]
+l, h = heads["top1"]["layer"], heads["top1"]["head"]
+for n in range(N):
+    # the scan's own prediction for the saved top head, from its scores (content order)
+    s0, s1 = at(b, n, 0, l, h), at(b, n, 1, l, h)
+    choice = [max(range(O), key=lambda c: (s0[c], -c)), max(range(O), key=lambda c: (s1[c], -c))]
+    assert ap[n]["top1"]["choice"] == choice, (n, ap[n]["top1"], choice)
+    assert ap[n]["top1"]["scores"] == [s0, s1]
+    assert au[n]["top1"] == {**ap[n]["top1"], "correct": None}
+    assert au[n]["prediction"] == ap[n]["prediction"] and au[n]["ensemble"]["scores"] == ap[n]["ensemble"]["scores"]
+su = json.load(open(t + "/apply_u/summary.json"))
+assert su["mode"] == "apply" and su["top1_test_accuracy"] is None and su["head_accuracy_test"] is None
+print("saved heads reproduce the scan on", N, "new questions x 2 orders")
+PY
+  then ok "saved heads reproduce the scan"; else bad "saved heads reproduce the scan"; fi
+fi
+
+[[ $fails -eq 0 ]] && echo "all verify qk tests passed" || { echo "$fails failed"; exit 1; }
