@@ -91,22 +91,7 @@ void add_check(CLI::App& data) {
 }
 
 rs::cli::Registrar reg{"data-check", "", [](CLI::App& self) {
-                         CLI::App* app = self.get_parent();
-                         CLI::App* data = nullptr;
-                         for (CLI::App* s : app->get_subcommands([](CLI::App* a) {
-                                return a->get_name() == "data";
-                              }))
-                           data = s;
-                         if (!data) {
-                           data = app->add_subcommand(
-                               "data", "Datasets: generate (data make) and validate (data check)");
-                           data->require_subcommand(1);
-                         }
-                         bool has_check = !data->get_subcommands([](CLI::App* a) {
-                                              return a->get_name() == "check";
-                                            }).empty();
-                         if (!has_check) add_check(*data);
-                         app->remove_subcommand(&self);  // the placeholder goes away
-                       }};
+  rs::cli::attach_under(self, "data", "Datasets: generate (data make), validate (data check), label (data label)", "check", add_check);
+}};
 
 }  // namespace

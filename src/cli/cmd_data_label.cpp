@@ -81,18 +81,7 @@ void add_label(CLI::App& data) {
 }
 
 rs::cli::Registrar reg{"data-label", "", [](CLI::App& self) {
-                         CLI::App* app = self.get_parent();
-                         CLI::App* data = nullptr;
-                         for (CLI::App* s : app->get_subcommands([](CLI::App* a) {
-                                return a->get_name() == "data";
-                              }))
-                           data = s;
-                         if (!data) {
-                           data = app->add_subcommand("data", "Datasets: generate, validate, label");
-                           data->require_subcommand(1);
-                         }
-                         add_label(*data);
-                         app->remove_subcommand(&self);
-                       }};
+  rs::cli::attach_under(self, "data", "Datasets: generate (data make), validate (data check), label (data label)", "label", add_label);
+}};
 
 }  // namespace

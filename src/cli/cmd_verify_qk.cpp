@@ -193,16 +193,9 @@ void add_qk(CLI::App& verify) {
 }
 
 Registrar reg{"verify-qk", "", [](CLI::App& self) {
-                CLI::App* app = self.get_parent();
-                CLI::App* verify = nullptr;
-                for (CLI::App* s : app->get_subcommands([](CLI::App* a) { return a->get_name() == "verify"; })) verify = s;
-                if (!verify) {
-                  verify = app->add_subcommand("verify", "Verify reasoning from the model's internals (verify qk, ...)");
-                  verify->require_subcommand(1);
-                }
-                if (verify->get_subcommands([](CLI::App* a) { return a->get_name() == "qk"; }).empty()) add_qk(*verify);
-                app->remove_subcommand(&self);
-              }};
+  attach_under(self, "verify", "Verify reasoning from the model's internals (verify spectral, verify qk)",
+               "qk", add_qk);
+}};
 
 }  // namespace
 }  // namespace rs::cli

@@ -478,17 +478,9 @@ void add_spectral(CLI::App& verify) {
 
 // `verify` is shared with other verifiers (e.g. `verify qk`): find or create the parent.
 rs::cli::Registrar reg{"verify-spectral", "", [](CLI::App& self) {
-                         CLI::App* app = self.get_parent();
-                         CLI::App* verify = nullptr;
-                         for (CLI::App* s : app->get_subcommands([](CLI::App* a) { return a->get_name() == "verify"; }))
-                           verify = s;
-                         if (!verify) {
-                           verify = app->add_subcommand("verify", "Verify reasoning traces from the model's internals");
-                           verify->require_subcommand(1);
-                         }
-                         add_spectral(*verify);
-                         app->remove_subcommand(&self);  // the placeholder goes away
-                       }};
+  attach_under(self, "verify", "Verify reasoning from the model's internals (verify spectral, verify qk)",
+               "spectral", add_spectral);
+}};
 
 }  // namespace
 }  // namespace rs::cli

@@ -24,6 +24,23 @@ struct Registrar {
   }
 };
 
+// A command nested under a shared parent (`data label`, `verify qk`, ...) registers a placeholder
+// named "parent-child" whose setup calls this: it finds or creates `parent` beside the
+// placeholder, adds the child through `add` (once), and removes the placeholder.
+inline void attach_under(CLI::App& placeholder, const std::string& parent, const std::string& parent_help,
+                         const std::string& child, const std::function<void(CLI::App&)>& add) {
+  CLI::App* app = placeholder.get_parent();
+  auto named = [](const std::string& n) { return [n](CLI::App* a) { return a->get_name() == n; }; };
+  auto found = app->get_subcommands(named(parent));
+  CLI::App* p = found.empty() ? nullptr : found.back();
+  if (!p) {
+    p = app->add_subcommand(parent, parent_help);
+    p->require_subcommand(1);
+  }
+  if (p->get_subcommands(named(child)).empty()) add(*p);
+  app->remove_subcommand(&placeholder);  // last: this destroys the placeholder
+}
+
 // Options every model-using command shares (ARCHITECTURE.md, "Command line").
 struct ModelOptions {
   std::string model;          // empty -> rs::default_model_path()
