@@ -4,9 +4,10 @@
 // Default data: ../shared/benchmarks/minif2f-lean/dev.jsonl (field "text"), run from the repo root.
 // Each text goes through methods/spectral/runner.h exactly as the command runs it (one forward
 // with the pattern -> W hooks on every layer and full logits for the log-prob baseline, then the
-// full-spectrum maths in f64 on all layers). As the baseline measured in the same run, a plain
-// forward of the same tokens with no hooks (full logits) is timed on every 10th text, so the hooks'
-// own overhead is visible. Also the maths in f32 (same texts) to show what precision costs.
+// full-spectrum maths on all layers in the command's default precision, f32). As the baseline
+// measured in the same run, a plain forward of the same tokens with no hooks (full logits) is timed
+// on every 10th text, so the hooks' own overhead is visible. Also the maths in f64 on those texts
+// (`--maths-dtype f64`) to show what precision costs.
 #include <sys/resource.h>
 
 #include <ATen/core/grad_mode.h>
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
     }
     rs::spectral::RunOptions ro;
     ro.max_tokens = max_tokens;
-    double fwd = 0, maths = 0, plain = 0, hooked_sample = 0, maths_sample = 0, maths32 = 0;
+    ro.features.dtype = at::kFloat;  // verify spectral's default --maths-dtype
+    double fwd = 0, maths = 0, plain = 0, hooked_sample = 0, maths_sample = 0, maths64 = 0;
     int64_t tokens = 0, truncated = 0;
     for (size_t i = 0; i < texts.size(); ++i) {
       const rs::spectral::TextResult r = rs::spectral::analyse_tokens(m, texts[i], ro);
@@ -83,18 +85,18 @@ int main(int argc, char** argv) {
         plain += now() - tp;
         hooked_sample += r.forward_seconds;
         maths_sample += r.maths_seconds;
-        rs::spectral::RunOptions r32 = ro;
-        r32.features.dtype = at::kFloat;
-        maths32 += rs::spectral::analyse_tokens(m, texts[i], r32).maths_seconds;
+        rs::spectral::RunOptions r64 = ro;
+        r64.features.dtype = at::kDouble;
+        maths64 += rs::spectral::analyse_tokens(m, texts[i], r64).maths_seconds;
       }
     }
     std::printf("%zu texts, %lld tokens analysed (%lld truncated to %lld), %lld layers\n", texts.size(),
                 static_cast<long long>(tokens), static_cast<long long>(truncated), static_cast<long long>(max_tokens),
                 static_cast<long long>(m.config.n_layer));
     std::printf("forward (hooks -> W, full logits): %8.2f s  %.0f tok/s\n", fwd, tokens / fwd);
-    std::printf("spectral maths (f64, all layers):  %8.2f s  = %.1f%% of the forward (target <= 50%%)\n", maths, 100 * maths / fwd);
-    std::printf("sampled texts: hooked forward / plain forward = %.3f; maths f32 / f64 = %.3f\n",
-                hooked_sample / plain, maths32 / maths_sample);
+    std::printf("spectral maths (f32, all layers):  %8.2f s  = %.1f%% of the forward (target <= 50%%)\n", maths, 100 * maths / fwd);
+    std::printf("sampled texts: hooked forward / plain forward = %.3f; maths f64 / f32 = %.3f\n",
+                hooked_sample / plain, maths64 / maths_sample);
     std::printf("whole run (forward + maths): %.1f s (target < 300 s); peak RSS %.0f MiB (target < 2048)\n",
                 fwd + maths, peak_rss_mib());
   } catch (const std::exception& e) {
