@@ -27,8 +27,11 @@ for c in "${configs[@]}"; do
   name=${c%%|*}; envs=${c#*|}
   echo "  $name: $(env $envs "$BIN" info --json 2>/dev/null | python3 -c 'import json,sys; b=json.load(sys.stdin)["blas"]; print(b["core"], "chosen by", b["chosen_by"])')"
 done
+n=${#configs[@]}
 for r in $(seq 1 "$REPS"); do
-  for i in "${!configs[@]}"; do
+  # rotate the starting configuration each repetition: the first run after a pause is often slower
+  for k in $(seq 0 $((n - 1))); do
+    i=$(( (k + r - 1) % n ))
     envs=${configs[$i]#*|}
     t0=$(date +%s.%N)
     env $envs OMP_NUM_THREADS="$THREADS" "${cmd[@]}" 2>/dev/null || { echo "run failed: ${configs[$i]}"; exit 1; }
