@@ -126,7 +126,7 @@ def main():
         rc = llama_cpp.llama_model_quantize(args.model.encode(), f32.encode(), ctypes.byref(qp))
         assert rc == 0, f"llama_model_quantize failed: {rc}"
 
-        # The tool, run from the data folder so the command line names only relative paths.
+        # The tool itself (its output file is kept byte for byte).
         tool_out = os.path.join(tmp, "cvgen_mean.gguf")
         cmd = [args.tool, "-m", f32, "--positive-file", pos_file, "--negative-file", neg_file,
                "--method", "mean", "-t", str(args.threads), "-c", "512", "-o", tool_out]
