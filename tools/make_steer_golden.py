@@ -1,17 +1,13 @@
 #!/usr/bin/env python3
 """Golden file for control-vector interoperability with llama.cpp (issue 10, acceptance 2).
 
-What it checks, both ways:
-  1. A vector file WE wrote (reasonscope steer train; llama.cpp layout, direction.N = block N) is
-     loaded the way llama.cpp's common/common.cpp llama_control_vector_load does (direction.N ->
-     slot N-1 of the buffer, times the strength) and applied with llama.cpp's control-vector API
-     (llama_apply_adapter_cvec / llama_control_vector_apply, layers 1..n_layer-1). The test
-     compares llama.cpp's log-probs with ours under `--steer FILE --steer-alpha A`.
-  2. A file in llama.cpp cvector-generator's naming (the vector measured at block i is written as
-     direction.i+1; see its pca.hpp / mean.hpp) made here from our layer-L vector: llama.cpp adds
-     it at block L+1. The test imports it with --from-llama-cpp-cvector (-> layer L, the block it
-     was measured at) and checks that llama.cpp's logits match ours steered at L+1, i.e. the shift
-     is real and the import undoes it.
+What it checks (the other direction, a real cvector-generator file imported into reasonscope,
+has its own golden: tools/make_cvector_golden.py):
+  a vector file WE wrote (reasonscope steer train; llama.cpp layout, direction.N = block N) is
+  loaded the way llama.cpp's common/common.cpp llama_control_vector_load does (direction.N ->
+  slot N-1 of the buffer, times the strength) and applied with llama.cpp's control-vector API
+  (llama_apply_adapter_cvec / llama_control_vector_apply, layers 1..n_layer-1). The test
+  compares llama.cpp's log-probs with ours under `--steer FILE --steer-alpha A`.
 
 llama.cpp runs on an F32 copy of the model (llama_model_quantize with ftype ALL_F32 and
 allow_requantize: the dequantised Q4_1 weights, the same floats our loader makes) with an F32 KV
@@ -21,7 +17,6 @@ measures that agreement and uses it as the tolerance for the steered comparison.
 
 Outputs (tests/methods/steer/data/):
   ours_vec.gguf          made by our binary (steer train, r-c, layers 5,10,20, 40 babi15 pairs)
-  cvgen_vec.gguf         our layer-10 vector as cvector-generator would name it (direction.11)
   llamacpp_steer.json    prompts, llama.cpp token ids, column subset, log-probs per case
 
 Re-run:  /work/refvenv/bin/python tools/make_steer_golden.py --binary build/release/bin/reasonscope
@@ -48,7 +43,6 @@ PROMPTS = [  # written for this file
 ]
 LAYERS = [5, 10, 20]
 ALPHA = 4.0
-CVGEN_LAYER = 10
 N_RANDOM_COLS = 64
 N_TOP = 5
 
@@ -87,7 +81,6 @@ def main():
     ap.add_argument("--binary", default=os.path.join(REPO, "build", "release", "bin", "reasonscope"))
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    import gguf
     import llama_cpp
     from llama_cpp import Llama
 
@@ -105,17 +98,6 @@ def main():
             os.remove(summary)
         dirs = read_vectors(ours)
         assert sorted(dirs) == LAYERS, sorted(dirs)
-
-        # cvector-generator naming: measured at block L -> "direction.L+1".
-        cvgen = os.path.join(OUT, "cvgen_vec.gguf")
-        w = gguf.GGUFWriter(cvgen, "controlvector")
-        w.add_string("controlvector.model_hint", "llama")
-        w.add_int32("controlvector.layer_count", 1)
-        w.add_tensor(f"direction.{CVGEN_LAYER + 1}", dirs[CVGEN_LAYER])
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
 
         f32 = os.path.join(tmp, "model-f32.gguf")
         qp = llama_cpp.llama_model_quantize_default_params()
@@ -148,13 +130,12 @@ def main():
             return s - m - np.log(np.exp(s - m).sum(-1, keepdims=True))
 
         rng = np.random.default_rng(0)
-        result = {"prompts": [], "alpha": ALPHA, "layers": LAYERS, "cvgen_layer": CVGEN_LAYER,
+        result = {"prompts": [], "alpha": ALPHA, "layers": LAYERS,
                   "llama_cpp_python_version": llama_cpp.__version__,
                   "model": os.path.basename(args.model), "kv_cache": "F32", "weights": "ALL_F32 copy"}
         cases = {
             "plain": None,
             "ours_all_layers": cvec_buffer(dirs, n_embd, n_layer, ALPHA),
-            "cvgen_raw": cvec_buffer({CVGEN_LAYER + 1: dirs[CVGEN_LAYER]}, n_embd, n_layer, ALPHA),
         }
         for text in PROMPTS:
             ids = llm.tokenize(text.encode(), add_bos=False, special=True)

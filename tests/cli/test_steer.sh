@@ -87,8 +87,8 @@ if "$BIN" trace $T -p "$P" --hooks blocks.10.hook_resid_post --out "$TMP/t0.safe
      --steer "$TMP/v.gguf" --steer-layer 10 --steer-alpha 1 2>/dev/null &&
    ! cmp -s "$TMP/t0.safetensors" "$TMP/t1.safetensors"; then ok "trace --steer"; else bad "trace --steer"; fi
 
-# convert: cvector-generator naming (direction.11 measured at block 10) -> direction.10
-if "$BIN" steer convert --in "$DATA/cvgen_vec.gguf" --from-llama-cpp-cvector --out "$TMP/c.gguf" 2>"$TMP/err" &&
+# convert: a real cvector-generator file (direction.11 measured at block 10) -> direction.10
+if "$BIN" steer convert --in "$DATA/cvgen_mean.gguf" --from-llama-cpp-cvector --layers 10 --out "$TMP/c.gguf" 2>"$TMP/err" &&
    grep -q "direction.10" "$TMP/c.gguf" && ! grep -q "direction.11" "$TMP/c.gguf"; then ok "convert"; else bad "convert: $(tail -2 "$TMP/err")"; fi
 
 # Bad input.
