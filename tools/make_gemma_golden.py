@@ -11,7 +11,10 @@ Writes (deterministic; small enough to keep in the repository):
                                       of the actual next token and the reference's top-8 ids and
                                       log-probs; plus the last position's resid_post per layer
                                       for the first prompt (hook-meaning check).
-  tests/golden/gemma3/tokenizer.jsonl {"text", "ids"} per line, >= 200 strings, ids without BOS.
+  tests/golden/gemma3/tokenizer.jsonl {"text", "ids", "ids_llamacpp"} per line, >= 200 strings,
+                                      ids without BOS: transformers' and llama.cpp's (vocab only,
+                                      llama-cpp-python), which differ on runs of more than 31
+                                      spaces (see llamacpp_ids).
 
 Re-run:  nice -n 19 /work/refvenv/bin/python tools/make_gemma_golden.py [--model M.gguf]
          [--what model|tokenizer|both]
@@ -119,6 +122,27 @@ def tokenizer_strings():
     return out
 
 
+def llamacpp_ids(model, strings):
+    """llama.cpp's ids (special tokens parsed, as transformers does in text). On runs of more than
+    31 spaces the two references differ: llama.cpp (like SentencePiece's longest-prefix match of
+    user-defined pieces) takes the longest piece first (40 spaces = 31 + 9), while transformers'
+    GGUF-built tokenizer splits them by merges (16 + 24)."""
+    from llama_cpp import Llama
+    llm = Llama(model_path=model, vocab_only=True, verbose=False)
+    return [llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) for t in strings]
+
+
+def add_llamacpp_ids(model, path):
+    rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    for r, ids in zip(rows, llamacpp_ids(model, [r["text"] for r in rows])):
+        r["ids_llamacpp"] = ids
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    same = sum(r["ids"] == r["ids_llamacpp"] for r in rows)
+    print(f"llama.cpp ids equal transformers' on {same} of {len(rows)} strings", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=DEFAULT_MODEL)
@@ -140,6 +164,7 @@ def main():
             for text in strings:
                 ids = tok(text, add_special_tokens=False)["input_ids"]
                 f.write(json.dumps({"text": text, "ids": ids}, ensure_ascii=False) + "\n")
+        add_llamacpp_ids(args.model, os.path.join(OUT, "tokenizer.jsonl"))
         print(f"tokenizer: {len(strings)} strings; 'Hello  world' ->",
               tok("Hello  world", add_special_tokens=False)["input_ids"], file=sys.stderr)
 
