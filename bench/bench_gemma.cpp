@@ -2,7 +2,7 @@
 // tokens/s on native (quantised) and exact f32 weights, and what the 262,144 x 640 unembedding
 // costs in a decode step.
 //
-//   bench_gemma [--threads 2] [--prefill 256] [--decode 32] [--reps 3] [--gemma M.gguf] [--default M.gguf]
+//   bench_gemma [--threads 2] [--prefill 256] [--decode 32] [--reps 3] [--gemma M.gguf] [--default M.gguf] [--q5-only]
 //
 // prefill: one [1, P] forward, last-position logits, median of --reps after a warm-up.
 // decode:  after a 32-token prompt, --decode single-token steps with the KV cache, last logits
@@ -11,10 +11,14 @@
 //          difference per step is the unembedding's cost, shown as a share of the step. Beside
 //          it, the time to stream the head's bytes once (a plain sum over them, same threads),
 //          i.e. the memory-bandwidth floor of any kernel that reads the head as stored.
+// q5_0:    Gemma's Q5_0 matrices (q, k, gate, up of all 18 layers, one decode step's worth, one
+//          thread): our integer Q5_0 kernel against the generic path it replaced (dequantise a
+//          row, f32 dot with the unquantised activations).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +27,8 @@
 #include <vector>
 
 #include "core/paths.h"
+#include "io/ggml_types.h"
+#include "kernels/quant_matmul.h"
 #include "model/model.h"
 #include "model/native.h"
 
@@ -128,10 +134,44 @@ void bench_model(const std::string& label, const std::string& path, int64_t P, i
   }
 }
 
+void bench_q5_0(const std::string& path, int reps) {
+  rs::LoadOptions lo;
+  lo.weights = rs::WeightFormat::Native;
+  const rs::Model m = rs::load_model(path, lo);
+  std::vector<const rs::QuantMatrix*> mats;
+  for (const auto& l : m.native->layers)
+    for (const rs::QuantMatrix* q : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down})
+      if (q->type == rs::GgmlType::Q5_0) mats.push_back(q);
+  std::vector<float> x(static_cast<size_t>(m.config.d_model)), y(static_cast<size_t>(2 * m.config.d_ff)), row;
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
+  rs::kernels::ActRows acts;
+  acts.quantize(x.data(), 1, m.config.d_model, m.config.d_model);
+  const rs::kernels::ActRow a = acts.row(0);
+  double bytes = 0;
+  for (const auto* q : mats) bytes += static_cast<double>(q->row_bytes) * q->rows;
+  const double t_int = median_time(reps, [&] {
+    for (const auto* q : mats) rs::kernels::matmul_rows(q->type, q->data, q->cols, 0, q->rows, &a, 1, y.data(), 1);
+  });
+  const double t_gen = median_time(reps, [&] {
+    for (const auto* q : mats) {
+      row.resize(static_cast<size_t>(q->cols));
+      for (int64_t r = 0; r < q->rows; ++r) {  // the generic path of kernels/quant_matmul.cpp
+        rs::dequantize(q->type, q->data + static_cast<uint64_t>(r) * q->row_bytes, row.data(), q->cols);
+        float acc = 0.0f;
+        for (int64_t j = 0; j < q->cols; ++j) acc += row[static_cast<size_t>(j)] * a.x[j];
+        y[static_cast<size_t>(r % static_cast<int64_t>(y.size()))] = acc;
+      }
+    }
+  });
+  std::printf("gemma3   Q5_0 products of one decode step (%zu matrices, %.0f MB, 1 thread): integer kernel %.2f ms, "
+              "generic dequantise-row path %.2f ms (%.1fx)\n", mats.size(), bytes / 1e6, 1e3 * t_int, 1e3 * t_gen, t_gen / t_int);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 3;
+  bool q5_only = false;
   int64_t P = 256, steps = 32;
   std::string gemma = rs::gemma3_model_path(), def = rs::default_model_path();
   for (int i = 1; i < argc; ++i) {
@@ -149,6 +189,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = std::stoi(next());
     else if (a == "--gemma") gemma = next();
     else if (a == "--default") def = next();
+    else if (a == "--q5-only") q5_only = true;
     else {
       std::fprintf(stderr, "usage: bench_gemma [--threads N] [--prefill P] [--decode N] [--reps R] [--gemma M] [--default M]\n");
       return 2;
@@ -157,7 +198,10 @@ int main(int argc, char** argv) {
   rs::set_threads(threads);
   std::printf("threads %d, prefill 1x%lld, decode %lld steps after 32 tokens, median of %d\n", threads,
               static_cast<long long>(P), static_cast<long long>(steps), reps);
-  bench_model("default", def, P, steps, reps);
-  bench_model("gemma3", gemma, P, steps, reps);
+  if (!q5_only) {
+    bench_model("default", def, P, steps, reps);
+    bench_model("gemma3", gemma, P, steps, reps);
+  }
+  bench_q5_0(gemma, reps);
   return 0;
 }
