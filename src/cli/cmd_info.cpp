@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -81,6 +82,17 @@ void run_info(const InfoOptions& o) {
                {"qk_norm", c.qk_norm}, {"post_attn_norm", c.post_attn_norm},
                {"post_mlp_norm", c.post_mlp_norm}};
   j["activation"] = c.activation == Activation::SiLU ? "swiglu" : "geglu-tanh";
+  {
+    nlohmann::json global = nlohmann::json::array();
+    for (int64_t l = 0; l < c.n_layer; ++l)
+      if (c.layer_sliding.empty() || !c.layer_sliding[static_cast<size_t>(l)]) global.push_back(l);
+    j["attention"] = {{"query_scale", c.attn_scale > 0 ? c.attn_scale : 1.0 / std::sqrt(static_cast<double>(c.d_head))},
+                      {"sliding_window", c.sliding_window},
+                      {"global_layers", global},
+                      {"rope_theta_local", c.rope_theta_local > 0 ? c.rope_theta_local : c.rope.theta}};
+  }
+  j["embedding_scale"] = c.embedding_scale;
+  j["final_logit_softcap"] = c.final_logit_softcap;
   j["tied_embeddings"] = c.tied_embeddings;
   j["biases"] = {{"qkv", c.attn_qkv_bias}, {"attn_out", c.attn_out_bias}, {"mlp", c.mlp_bias}};
   j["n_params"] = lm.model.n_params();
@@ -134,7 +146,14 @@ void run_info(const InfoOptions& o) {
   std::printf("context       %lld tokens\n", (long long)c.n_ctx_train);
   std::printf("rope          theta %g, %lld rotated dims per head, half-split, scaling %s\n",
               c.rope.theta, (long long)j["rope"]["n_rot"].get<int64_t>(), rope_scaling_name(c.rope.scaling));
-  std::printf("norm          RMSNorm eps %g%s\n", c.rms_eps, c.qk_norm ? ", q/k norm" : "");
+  std::printf("norm          RMSNorm eps %g%s%s%s%s\n", c.rms_eps, c.norm_weight_plus_one ? ", weight (1 + w)" : "",
+              c.qk_norm ? ", q/k norm" : "", c.post_attn_norm ? ", post-attention norm" : "",
+              c.post_mlp_norm ? ", post-MLP norm" : "");
+  if (c.sliding_window > 0)
+    std::printf("attention     sliding window %lld (rope theta %g) except global layers %s; query scale %g\n",
+                (long long)c.sliding_window, j["attention"]["rope_theta_local"].get<double>(),
+                j["attention"]["global_layers"].dump().c_str(), j["attention"]["query_scale"].get<double>());
+  if (c.embedding_scale != 1.0) std::printf("embed scale   %g\n", c.embedding_scale);
   std::printf("embeddings    %s, vocabulary %lld\n", c.tied_embeddings ? "tied" : "untied",
               (long long)c.n_vocab);
   std::printf("tokenizer     %s (pre %s), add_bos %s, chat format %s\n", t.model_kind().c_str(),

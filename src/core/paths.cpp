@@ -16,4 +16,9 @@ std::string default_model_path() {
   return cache_dir() + "/models/" + kDefaultModelFile;
 }
 
+std::string gemma3_model_path() {
+  if (const char* m = std::getenv("REASONSCOPE_GEMMA3"); m && *m) return m;
+  return cache_dir() + "/models/" + kGemma3ModelFile;
+}
+
 }  // namespace rs

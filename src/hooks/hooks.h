@@ -16,6 +16,9 @@
 //   attn.hook_result  [B, T, H, D];  mlp.hook_pre (gate pre-activation) / mlp.hook_post  [B, T, F]
 //   ln_final.hook_normalized [B, T, D];  hook_logits [B, T, V] ([B, 1, V] with LogitsMode::Last)
 // hook_q/hook_k/hook_v are before RoPE, in the HF (un-permuted) head layout.
+// Gemma 3's extra norms (README "Gemma 3"): hook_q/hook_k are before its q/k norm, hook_rot_q/
+// hook_rot_k after norm and RoPE; hook_attn_out and hook_mlp_out are after the post-attention /
+// post-MLP norms (what enters the residual stream); hook_result is per head before that norm.
 //
 // Positions are position ids (0-based index of the token in its own prompt, padding excluded;
 // during cached decoding the generated tokens continue the count). Pad columns are never selected

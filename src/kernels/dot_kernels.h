@@ -11,7 +11,7 @@ namespace rs::kernels::detail {
 using DotFn = float (*)(const uint8_t* w, const ActRow& x);
 
 struct DotTable {
-  DotFn q8_0, q4_0, q4_1, q4_k, q6_k;
+  DotFn q8_0, q4_0, q4_1, q5_0, q4_k, q6_k;
 };
 
 const DotTable& scalar_table();
@@ -22,6 +22,12 @@ const DotTable* avx512_table();
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
+  return v;
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
   return v;
 }
 

@@ -49,6 +49,26 @@ float dot_q4_1(const uint8_t* w, const ActRow& x) {
   return acc;
 }
 
+float dot_q5_0(const uint8_t* w, const ActRow& x) {
+  const int64_t nb = x.n / 32;
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, w += 22) {
+    // element j: (nibble j | bit j of qh << 4) - 16; summed as sum q5*qx - 16 sum qx
+    const uint32_t qh = load_u32(w + 2);
+    const uint8_t* qs = w + 6;
+    const int8_t* qx = x.q + 32 * b;
+    int32_t isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1) << 4);
+      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4);
+      isum += lo * qx[j] + hi * qx[j + 16];
+    }
+    isum -= 16 * (x.sum16[2 * b] + x.sum16[2 * b + 1]);
+    acc += f16(w) * x.d[b] * static_cast<float>(isum);
+  }
+  return acc;
+}
+
 float dot_q4_k(const uint8_t* w, const ActRow& x) {
   const int64_t nb = x.n / 256;
   float acc = 0.0f;
@@ -105,7 +125,7 @@ float dot_q6_k(const uint8_t* w, const ActRow& x) {
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k};
+  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q5_0, dot_q4_k, dot_q6_k};
   return t;
 }
 

@@ -97,6 +97,31 @@ RS_SIMD_TARGET float dot_q4_1(const uint8_t* w, const ActRow& x) {
   return hsum(_mm256_add_ps(acc0, acc1)) + acc_m;
 }
 
+// Bit j of `bits` as byte j: 0x10 where set, 0 elsewhere (Q5_0's fifth bit, in place). Byte j
+// takes byte j / 8 of `bits` (a shuffle within each 128-bit half; both halves hold all four
+// bytes), keeps bit j % 8 and compares with that bit.
+RS_INLINE __m256i fifth_bits(uint32_t bits) {
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(bits)), pick);
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+RS_SIMD_TARGET float dot_q5_0(const uint8_t* w, const ActRow& x) {
+  const int64_t nb = x.n / 32;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b, w += 22) {
+    // q5 = nibble | fifth bit (0..31); (q5 - 16) qx summed = dot - 16 sum qx
+    const __m256i q5 = _mm256_or_si256(nibbles32(w + 6), fifth_bits(load_u32(w + 2)));
+    __m256i i = dot_u8s8(q5, load32(x.q + 32 * b));
+    i = _mm256_sub_epi32(i, lanes0_4(16 * (x.sum16[2 * b] + x.sum16[2 * b + 1])));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(w) * x.d[b]), acc);
+  }
+  return hsum(acc);
+}
+
 RS_SIMD_TARGET float dot_q4_k(const uint8_t* w, const ActRow& x) {
   const int64_t nb = x.n / 256;
   const __m256i m4 = _mm256_set1_epi8(0x0f);
@@ -157,7 +182,7 @@ RS_SIMD_TARGET float dot_q6_k(const uint8_t* w, const ActRow& x) {
 }  // namespace
 
 const DotTable& table() {
-  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q4_k, dot_q6_k};
+  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q5_0, dot_q4_k, dot_q6_k};
   return t;
 }
 

@@ -58,6 +58,7 @@ detail::DotFn dot_fn(GgmlType t, const detail::DotTable& tab) {
     case GgmlType::Q8_0: return tab.q8_0;
     case GgmlType::Q4_0: return tab.q4_0;
     case GgmlType::Q4_1: return tab.q4_1;
+    case GgmlType::Q5_0: return tab.q5_0;
     case GgmlType::Q4_K: return tab.q4_k;
     case GgmlType::Q6_K: return tab.q6_k;
     default: return nullptr;

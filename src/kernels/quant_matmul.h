@@ -11,13 +11,15 @@
 //        Q8_0  (32 elems, 34 B: f16 d | i8 qs[32])           sum_b dw*dx * sum_j qw*qx
 //        Q4_0  (32 elems, 18 B: f16 d | u8 qs[16])           sum_b dw*dx * (sum_j nib*qx - 8 sum qx)
 //        Q4_1  (32 elems, 20 B: f16 d | f16 m | u8 qs[16])   sum_b dw*dx * sum_j nib*qx + m * dx*sum qx
+//        Q5_0  (32 elems, 22 B: f16 d | u32 qh | u8 qs[16])  sum_b dw*dx * (sum_j q5*qx - 16 sum qx),
+//              q5 = nibble j | (bit j of qh) << 4
 //        Q4_K  (256 elems, 144 B: f16 d | f16 dmin | u8 scales[12] | u8 qs[128]): per 32-element
 //              sub-block j, (d sc_j) dx_j sum nib*qx - (dmin m_j) dx_j sum qx
 //        Q6_K  (256 elems, 210 B: u8 ql[128] | u8 qh[64] | i8 scales[16] | f16 d): per group g of
 //              16, (d sc_g) dx (sum q6*qx - 32 sum qx)
 //      (block layouts: ggml-common.h, as in io/dequant.cpp). Nibble j < 16 of a 32-block is the
 //      low half of byte j, nibble j + 16 the high half.
-//   Every other dequantisable type (F32, F16, BF16, Q5_*) takes the generic path: dequantise a
+//   Every other dequantisable type (F32, F16, BF16, Q5_1, Q5_K) takes the generic path: dequantise a
 //   row into a scratch buffer and take an f32 dot with the unquantised activations.
 //
 // Accuracy: the integer sums are exact; the only approximation is x -> dx*qx, at most dx/2 per
@@ -75,7 +77,7 @@ class ActRows {
 // Quantise one row (n a multiple of 32) into caller-provided arrays (the ActRow layout).
 void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* d, float* s, int16_t* sum16);
 
-// Types with an integer kernel (Q8_0 Q4_0 Q4_1 Q4_K Q6_K); others use the generic path.
+// Types with an integer kernel (Q8_0 Q4_0 Q4_1 Q5_0 Q4_K Q6_K); others use the generic path.
 bool has_integer_kernel(GgmlType t);
 // Types matmul_rows accepts at all: the integer ones plus every dequantisable type.
 bool matmul_supported(GgmlType t);

@@ -14,7 +14,7 @@
 namespace rs {
 
 const std::vector<std::string>& supported_architectures() {
-  static const std::vector<std::string> names = {"llama", "qwen2"};
+  static const std::vector<std::string> names = {"llama", "qwen2", "gemma3"};
   return names;
 }
 
@@ -71,10 +71,48 @@ std::string ModelConfig::summary() const {
   os << arch << " L=" << n_layer << " d=" << d_model << " H=" << n_head << "/" << n_head_kv
      << " dh=" << d_head << " ff=" << d_ff << " V=" << n_vocab << " theta=" << rope.theta
      << " eps=" << rms_eps << (tied_embeddings ? " tied" : " untied");
+  if (sliding_window > 0) {
+    int64_t n_sliding = 0;
+    for (bool b : layer_sliding) n_sliding += b;
+    os << " window=" << sliding_window << " (" << n_sliding << " of " << n_layer << " layers, theta "
+       << (rope_theta_local > 0 ? rope_theta_local : rope.theta) << ")";
+  }
   return os.str();
 }
 
 // ------------------------------------------------------------------------------------------ GGUF
+// Gemma 3 (Gemma Team 2025, "Gemma 3 Technical Report", arXiv 2503.19786; transformers
+// Gemma3TextConfig / modeling_gemma3.py; llama.cpp's gemma3 graph) on top of the common keys:
+//   - GeGLU MLP with the tanh approximation of GELU;
+//   - RMSNorm on q and k per head, and on the attention and MLP outputs before each residual add;
+//   - embeddings times sqrt(d_model);
+//   - query scale 1/sqrt(key_length) (HF: query_pre_attn_scalar^-1/2, 256 = key_length here);
+//   - 5 sliding-window (local) layers to 1 global layer: layer l is global when (l + 1) % 6 == 0
+//     (HF sliding_window_pattern 6; llama.cpp set_swa_pattern(6)); local layers see the last
+//     `attention.sliding_window` keys and use RoPE base 10000 (HF rope_local_base_freq), global
+//     ones the file's rope.freq_base (1e6) and its scaling;
+//   - norm weights: HF multiplies by (1 + w); llama.cpp's converter stores 1 + w in the GGUF
+//     (convert_hf_to_gguf.py Gemma3Model: "norm.weight" + 1; transformers' GGUF loader subtracts
+//     it again), so from a GGUF the stored weight multiplies directly.
+static void set_gemma3_options(ModelConfig& c, const gguf::File& f) {
+  const std::string a = c.arch + ".";
+  c.activation = Activation::GeluTanh;
+  c.qk_norm = c.post_attn_norm = c.post_mlp_norm = true;
+  c.norm_weight_plus_one = false;
+  c.embedding_scale = std::sqrt(static_cast<double>(c.d_model));
+  c.attn_scale = 1.0 / std::sqrt(static_cast<double>(c.d_head));
+  c.sliding_window = f.get_int_or(a + "attention.sliding_window", 0);
+  c.rope_theta_local = 10000.0;
+  c.final_logit_softcap = f.get_float_or(a + "final_logit_softcapping", 0.0);
+  if (c.sliding_window > 0) {
+    const int64_t pattern = f.get_int_or(a + "attention.sliding_window_pattern", 6);
+    if (pattern <= 0)
+      fail(f.path(), ": metadata key ", a, "attention.sliding_window_pattern: expected > 0, found ", pattern);
+    c.layer_sliding.assign(static_cast<size_t>(c.n_layer), true);
+    for (int64_t l = 0; l < c.n_layer; ++l) c.layer_sliding[static_cast<size_t>(l)] = (l + 1) % pattern != 0;
+  }
+}
+
 ModelConfig config_from_gguf(const gguf::File& f) {
   ModelConfig c;
   c.source = f.path();
@@ -113,6 +151,7 @@ ModelConfig config_from_gguf(const gguf::File& f) {
   c.attn_qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.attn_out_bias = f.find_tensor("blk.0.attn_output.bias") != nullptr;
   c.mlp_bias = f.find_tensor("blk.0.ffn_up.bias") != nullptr;
+  if (c.arch == "gemma3") set_gemma3_options(c, f);
   c.validate();
   return c;
 }
@@ -155,6 +194,10 @@ ModelConfig config_from_hf_json(const std::string& text, const std::string& path
   c.arch = j["model_type"].get<std::string>();
   // Mistral checkpoints are the llama architecture (sliding window aside).
   if (c.arch == "mistral") c.arch = "llama";
+  if (c.arch == "gemma3" || c.arch == "gemma3_text")
+    fail(path, ": model_type '", c.arch, "': Gemma 3 loads from GGUF files only for now (the "
+         "safetensors loader does not read its extra norms); convert it with llama.cpp's "
+         "convert_hf_to_gguf.py");
   require_supported(c.arch, path);
   c.n_layer = get_int("num_hidden_layers", 0, true);
   c.d_model = get_int("hidden_size", 0, true);

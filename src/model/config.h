@@ -27,7 +27,7 @@ struct RopeConfig {
 enum class Activation { SiLU, GeluTanh };  // SwiGLU (llama, qwen2) / GeGLU (gemma)
 
 struct ModelConfig {
-  std::string arch;        // "llama", "qwen2" (gemma3: fields below, loader not yet written)
+  std::string arch;        // "llama", "qwen2", "gemma3" (its options below)
   std::string source;      // file or directory it came from (for messages)
   int64_t n_layer = 0;
   int64_t d_model = 0;
@@ -49,12 +49,13 @@ struct ModelConfig {
   bool qk_norm = false;           // RMSNorm on q and k per head before RoPE
   bool post_attn_norm = false;    // RMSNorm on the attention output before the residual add
   bool post_mlp_norm = false;     // RMSNorm on the MLP output before the residual add
-  bool norm_weight_plus_one = false;  // RMSNorm multiplies by (1 + w) (gemma HF checkpoints)
+  bool norm_weight_plus_one = false;  // RMSNorm multiplies by (1 + w) (gemma HF checkpoints;
+                                      // a gemma GGUF stores 1 + w already: false there)
   double embedding_scale = 1.0;   // token embeddings times this (gemma: sqrt(d_model))
   double attn_scale = 0.0;        // query scale; 0 = 1/sqrt(d_head)
   int64_t sliding_window = 0;     // 0 = none
   std::vector<bool> layer_sliding;  // per layer: uses the sliding window (empty = none)
-  double rope_theta_local = 0.0;  // theta for sliding layers (0 = rope.theta)
+  double rope_theta_local = 0.0;  // theta for sliding layers, unscaled (0 = rope.theta and its scaling)
   double final_logit_softcap = 0.0;  // 0 = none
 
   int64_t group_size() const { return n_head / n_head_kv; }   // query heads per kv head
@@ -64,13 +65,14 @@ struct ModelConfig {
   std::string summary() const;    // one line: "llama L=30 d=576 H=9/3 ..."
 };
 
-const std::vector<std::string>& supported_architectures();   // {"llama", "qwen2"}
+const std::vector<std::string>& supported_architectures();   // {"llama", "qwen2", "gemma3"}
 
 // From GGUF metadata (general.architecture, <arch>.block_count, .embedding_length,
 // .feed_forward_length, .attention.head_count(_kv), .attention.key_length, .rope.freq_base,
 // .rope.dimension_count, .rope.scaling.*, .attention.layer_norm_rms_epsilon, .context_length,
-// .vocab_size or the token list length). Tied = no output.weight tensor. Throws rs::Error
-// "unsupported architecture 'X' in <file> (supported: llama, qwen2)".
+// .vocab_size or the token list length); gemma3 adds .attention.sliding_window (config.cpp says
+// where each gemma3 option comes from). Tied = no output.weight tensor. Throws rs::Error
+// "unsupported architecture 'X' in <file> (supported: llama, qwen2, gemma3)".
 ModelConfig config_from_gguf(const gguf::File& file);
 
 // From the text of a Hugging Face config.json (model_type llama / qwen2; LlamaForCausalLM,

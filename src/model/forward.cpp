@@ -26,6 +26,7 @@ struct Step {
   KVCache* cache;
   int64_t B, T, past, K;
   layers::RopeTables rope;             // cos/sin for this call's positions
+  layers::RopeTables rope_local;       // the same for sliding-window layers' base (gemma3), or empty
   at::Tensor bias, bias_sliding;        // additive attention masks [B|1, 1, 1, T, K] (or undefined)
   double q_scale;
 
@@ -141,8 +142,11 @@ at::Tensor attention(Step& s, int l, const at::Tensor& h) {
   }
 
   // RoPE on q and k                           [B, T, H|Hkv, dh]
-  const at::Tensor q_rot = s.H(HookPoint::rot_q, l, layers::apply_rope(q, s.rope));
-  const at::Tensor k_rot = s.H(HookPoint::rot_k, l, layers::apply_rope(k, s.rope));
+  // (gemma3: sliding-window layers rotate with their own base)
+  const bool sliding = c.sliding_window > 0 && !c.layer_sliding.empty() && c.layer_sliding[static_cast<size_t>(l)];
+  const layers::RopeTables& rope = sliding && s.rope_local.cos_full.defined() ? s.rope_local : s.rope;
+  const at::Tensor q_rot = s.H(HookPoint::rot_q, l, layers::apply_rope(q, rope));
+  const at::Tensor k_rot = s.H(HookPoint::rot_k, l, layers::apply_rope(k, rope));
 
   // Heads first. Queries grouped by their kv head: [B, Hkv, G*T, dh], so one batched GEMM per
   // kv head serves its G query heads and K/V are never repeated. The softmax scale 1/sqrt(dh)
@@ -162,7 +166,6 @@ at::Tensor attention(Step& s, int l, const at::Tensor& h) {
     v_all = v.permute({0, 2, 1, 3}).contiguous();
   }
 
-  const bool sliding = c.sliding_window > 0 && !c.layer_sliding.empty() && c.layer_sliding[static_cast<size_t>(l)];
   const at::Tensor& bias = sliding ? s.bias_sliding : s.bias;
   const bool hooked_attn = s.hooked(HookPoint::attn_scores, l) || s.hooked(HookPoint::pattern, l);
   // Per-head tasks only pay off when there are enough of them to keep every thread busy.
@@ -279,7 +282,7 @@ at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor
   }
   const bool any_pad = !key_mask.all().item<bool>();
 
-  Step s{m, o.hooks, HookContext{}, cache, B, T, past, past + T, {}, {}, {}, 0.0};
+  Step s{m, o.hooks, HookContext{}, cache, B, T, past, past + T, {}, {}, {}, {}, 0.0};
   s.ctx.positions = pos;
   s.ctx.mask = mask;
   s.ctx.past = past;
@@ -287,8 +290,8 @@ at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor
   const auto dt = m.dtype();
   s.rope = layers::rope_tables(pos, m.inv_freq, dt);
   s.bias = layers::attention_bias(key_mask, past, T, any_pad, 0, dt);
-  if (c.sliding_window > 0) s.bias_sliding = layers::attention_bias(key_mask, past, T, true, c.sliding_window, dt);
-  // (gemma3's separate local rope theta is not wired yet: its loader is not written.)
+  if (c.sliding_window > 0) s.bias_sliding = layers::attention_bias(key_mask, past, T, any_pad, c.sliding_window, dt);
+  if (c.rope_theta_local > 0) s.rope_local = layers::rope_tables(pos, local_inv_freq(m), dt);
 
   // x = E[tokens] * embedding_scale             [B, T, D]
   at::Tensor x = at::embedding(m.embed, tokens);

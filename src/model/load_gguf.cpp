@@ -126,6 +126,13 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
     queue(p + "attn_output.weight", w.o);
     if (c.attn_out_bias) queue(p + "attn_output.bias", w.o_bias);
     queue(p + "ffn_norm.weight", w.ln2);
+    // gemma3: per-head q/k norms and the norms on the attention / MLP outputs
+    if (c.qk_norm) {
+      queue(p + "attn_q_norm.weight", w.q_norm);
+      queue(p + "attn_k_norm.weight", w.k_norm);
+    }
+    if (c.post_attn_norm) queue(p + "post_attention_norm.weight", w.post_attn_norm);
+    if (c.post_mlp_norm) queue(p + "post_ffw_norm.weight", w.post_mlp_norm);
     queue(p + "ffn_gate.weight", w.gate);
     queue(p + "ffn_up.weight", w.up);
     queue(p + "ffn_down.weight", w.down);
@@ -168,7 +175,8 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
       w.qkv_bias = at::Tensor();
       w.gate_up = at::Tensor();
       for (at::Tensor* t : {&w.ln1, &w.q, &w.k, &w.v, &w.o, &w.q_bias, &w.k_bias, &w.v_bias, &w.o_bias,
-                            &w.ln2, &w.gate, &w.up, &w.down, &w.gate_bias, &w.up_bias, &w.down_bias})
+                            &w.q_norm, &w.k_norm, &w.post_attn_norm, &w.ln2, &w.gate, &w.up, &w.down,
+                            &w.gate_bias, &w.up_bias, &w.down_bias, &w.post_mlp_norm})
         move(*t);
       if (opts.fuse) fuse_layer_weights(w);
     }

@@ -138,6 +138,12 @@ LayerWeights allocate_layer_f32(const ModelConfig& c, bool keep_fused) {
   w.up = gate_up.narrow(0, F, F);
   if (keep_fused) w.gate_up = gate_up;
   w.down = at::empty({D, F}, f32);
+  if (c.qk_norm) {
+    w.q_norm = at::empty({dh}, f32);
+    w.k_norm = at::empty({dh}, f32);
+  }
+  if (c.post_attn_norm) w.post_attn_norm = at::empty({D}, f32);
+  if (c.post_mlp_norm) w.post_mlp_norm = at::empty({D}, f32);
   if (c.mlp_bias) {
     w.gate_bias = at::empty({F}, f32);
     w.up_bias = at::empty({F}, f32);
@@ -265,6 +271,16 @@ void init_rope(Model& m) {
     }
   }
   m.inv_freq = inv.to(m.embed.defined() ? m.embed.device() : at::Device(at::kCPU));
+}
+
+at::Tensor local_inv_freq(const Model& m) {
+  const double theta = m.config.rope_theta_local;
+  if (!(theta > 0)) return {};
+  const int64_t n_rot = m.config.rope.n_rot ? m.config.rope.n_rot : m.config.d_head;
+  // inv_freq[i] = theta^(-2i/n_rot), f32 as init_rope
+  const at::Tensor exponent = at::arange(0, n_rot, 2, at::kLong).to(at::kFloat) / static_cast<float>(n_rot);
+  const at::Tensor inv = 1.0 / at::pow(at::scalar_tensor(static_cast<float>(theta)), exponent);
+  return inv.to(m.inv_freq.defined() ? m.inv_freq.device() : at::Device(at::kCPU));
 }
 
 // ------------------------------------------------------------------- GGUF q/k permutation

@@ -113,6 +113,10 @@ void fuse_layer_weights(LayerWeights& w);
 // Fill inv_freq from config.rope, or theta alone divided by rope_freq_factors when those are set
 // (called by the loaders; call again after editing config.rope).
 void init_rope(Model& m);
+// The sliding-window layers' inverse frequencies (gemma3): theta = config.rope_theta_local, no
+// scaling (HF applies rope_scaling to the global layers only), on m's device; undefined when
+// rope_theta_local is 0 (every layer uses inv_freq).
+at::Tensor local_inv_freq(const Model& m);
 
 // Undo / apply llama.cpp's q/k row permutation (convert_hf_to_gguf.py LlamaModel.permute:
 // w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2)): GGUF row h*d + 2i + j <- HF row h*d + j*d/2 + i.

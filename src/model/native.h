@@ -14,7 +14,8 @@
 //   - hooks: every residual-stream, norm, q/k/v, rot_q/rot_k, z, MLP and logits point works
 //     (capture and interventions); attn.hook_attn_scores, attn.hook_pattern and attn.hook_result
 //     need the exact path and refuse with a message saying so.
-// Supported architectures: llama and qwen2 (the gemma3 extras refuse at load).
+// Supported architectures: llama, qwen2 and gemma3 (q/k norms, post-attention / post-MLP norms,
+// sliding-window layers with their own RoPE base, GELU-tanh, logit soft-capping).
 #pragma once
 #include <ATen/ATen.h>
 

@@ -44,7 +44,7 @@ float* grow(std::vector<float>& v, int64_t n) {
 
 // Everything a call needs, kept between calls (per calling thread): no allocation per step.
 struct Workspace {
-  std::vector<float> x, h, q, k, v, z, attn, gate, up, tmp, cos, sin, last;
+  std::vector<float> x, h, q, k, v, z, attn, gate, up, tmp, cos, sin, cos_local, sin_local, last;
   std::vector<int64_t> pos, key_mask;
   ActRows acts;
   std::vector<ActRow> rows;
@@ -231,19 +231,27 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     }
   }
 
-  // RoPE tables for this call's positions: angle = pos * inv_freq (f32), HF half-split layout.
+  // RoPE tables for this call's positions: angle = pos * inv_freq (f32), HF half-split layout;
+  // a second pair for sliding-window layers with their own base (gemma3).
   const at::Tensor inv_freq = m.inv_freq.to(at::kCPU, at::kFloat).contiguous();
-  const int64_t half = inv_freq.size(0), n_rot = 2 * half;
-  const float* invf = inv_freq.data_ptr<float>();
-  float* cosv = grow(ws.cos, BT * half);
-  float* sinv = grow(ws.sin, BT * half);
-  for (int64_t i = 0; i < BT; ++i)
-    for (int64_t j = 0; j < half; ++j) {
-      const float angle = static_cast<float>(ws.pos[static_cast<size_t>(i)]) * invf[j];
-      cosv[i * half + j] = std::cos(angle);
-      sinv[i * half + j] = std::sin(angle);
-    }
-  auto rope = [&](float* y, int64_t heads) {  // y [BT, heads, dh] in place
+  const int64_t half = inv_freq.size(0);
+  auto tables = [&](const at::Tensor& inv, std::vector<float>& cos_buf, std::vector<float>& sin_buf) {
+    const float* invf = inv.data_ptr<float>();
+    float* cs = grow(cos_buf, BT * half);
+    float* sn = grow(sin_buf, BT * half);
+    for (int64_t i = 0; i < BT; ++i)
+      for (int64_t j = 0; j < half; ++j) {
+        const float angle = static_cast<float>(ws.pos[static_cast<size_t>(i)]) * invf[j];
+        cs[i * half + j] = std::cos(angle);
+        sn[i * half + j] = std::sin(angle);
+      }
+  };
+  tables(inv_freq, ws.cos, ws.sin);
+  const bool has_local = c.rope_theta_local > 0;
+  if (has_local) tables(local_inv_freq(m).to(at::kCPU, at::kFloat).contiguous(), ws.cos_local, ws.sin_local);
+  auto rope = [&](float* y, int64_t heads, bool local) {  // y [BT, heads, dh] in place
+    const float* cosv = local ? ws.cos_local.data() : ws.cos.data();
+    const float* sinv = local ? ws.sin_local.data() : ws.sin.data();
     for (int64_t i = 0; i < BT; ++i)
       for (int64_t h = 0; h < heads; ++h) {
         float* v = y + (i * heads + h) * dh;
@@ -255,7 +263,6 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
         }
       }
   };
-  (void)n_rot;
 
   const float q_scale = static_cast<float>(c.attn_scale > 0 ? c.attn_scale : 1.0 / std::sqrt(static_cast<double>(dh)));
   float* x = grow(ws.x, BT * D);
@@ -291,8 +298,14 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     hk.run(HookPoint::q, l, q, {B, T, H, dh});
     hk.run(HookPoint::k, l, kx, {B, T, Hkv, dh});
     hk.run(HookPoint::v, l, vx, {B, T, Hkv, dh});
-    rope(q, H);
-    rope(kx, Hkv);
+    // gemma3: RMSNorm of each head's q and k (before RoPE, as HF Gemma3Attention)
+    if (c.qk_norm) {
+      rms_norm(q, lw.q_norm.data_ptr<float>(), q, BT * H, dh, c.rms_eps);
+      rms_norm(kx, lw.k_norm.data_ptr<float>(), kx, BT * Hkv, dh, c.rms_eps);
+    }
+    const bool sliding = c.sliding_window > 0 && !c.layer_sliding.empty() && c.layer_sliding[static_cast<size_t>(l)];
+    rope(q, H, sliding && has_local);
+    rope(kx, Hkv, sliding && has_local);
     hk.run(HookPoint::rot_q, l, q, {B, T, H, dh});
     hk.run(HookPoint::rot_k, l, kx, {B, T, Hkv, dh});
 
@@ -308,7 +321,9 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
         }
 
     // z = softmax(q k^T / sqrt(dh) + mask) v, per (row, head); a query sees the real keys up to
-    // itself, and always itself (as layers::attention_bias)
+    // itself, and always itself (as layers::attention_bias); on a sliding-window layer only the
+    // last `window` columns (itself included)
+    const int64_t window = sliding ? c.sliding_window : 0;
     pool().parallel_for(B * H, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> scores;
       if (scores.size() < static_cast<size_t>(K)) scores.resize(static_cast<size_t>(K));
@@ -319,21 +334,21 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
         for (int64_t t = 0; t < T; ++t) {
           const float* qv = q + ((b * T + t) * H + h) * dh;
           float* zv = z + ((b * T + t) * H + h) * dh;
-          const int64_t self = past + t;
+          const int64_t self = past + t, first = window > 0 ? std::max<int64_t>(0, self - window + 1) : 0;
           float mx = -INFINITY;
-          for (int64_t j = 0; j <= self; ++j) {
+          for (int64_t j = first; j <= self; ++j) {
             const bool ok = j == self || key_mask[b * K + j] != 0;
             scores[j] = ok ? kernels::dot_f32(qv, kb + j * dh, dh) * q_scale : -INFINITY;
             mx = std::max(mx, scores[j]);
           }
           float sum = 0.0f;
-          for (int64_t j = 0; j <= self; ++j) {
+          for (int64_t j = first; j <= self; ++j) {
             scores[j] = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
             sum += scores[j];
           }
           std::fill(zv, zv + dh, 0.0f);
           const float inv = 1.0f / sum;
-          for (int64_t j = 0; j <= self; ++j)
+          for (int64_t j = first; j <= self; ++j)
             if (scores[j] != 0.0f) kernels::axpy_f32(scores[j] * inv, vb + j * dh, zv, dh);
         }
       }
@@ -342,6 +357,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     quantize_rows(ws, z, BT, H * dh);
     products(ws, {{&w.o, hbuf, D}});
     add_bias(hbuf, lw.o_bias, BT, D);
+    if (c.post_attn_norm) rms_norm(hbuf, lw.post_attn_norm.data_ptr<float>(), hbuf, BT, D, c.rms_eps);  // gemma3
     hk.run(HookPoint::attn_out, l, hbuf, {B, T, D});
     for (int64_t i = 0; i < BT * D; ++i) x[i] += hbuf[i];
     hk.run(HookPoint::resid_mid, l, x, {B, T, D});
@@ -366,6 +382,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     quantize_rows(ws, gate, BT, F);
     products(ws, {{&w.down, hbuf, D}});
     add_bias(hbuf, lw.down_bias, BT, D);
+    if (c.post_mlp_norm) rms_norm(hbuf, lw.post_mlp_norm.data_ptr<float>(), hbuf, BT, D, c.rms_eps);  // gemma3
     hk.run(HookPoint::mlp_out, l, hbuf, {B, T, D});
     for (int64_t i = 0; i < BT * D; ++i) x[i] += hbuf[i];
     hk.run(HookPoint::resid_post, l, x, {B, T, D});
@@ -398,6 +415,11 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
   at::Tensor logits = at::empty({B, Tl, V}, at::kFloat);
   quantize_rows(ws, normed.data_ptr<float>(), B * Tl, D);
   products(ws, {{&nw.lm_head, logits.data_ptr<float>(), V}});
+  if (c.final_logit_softcap > 0) {  // logits = cap * tanh(logits / cap)
+    const float cap = static_cast<float>(c.final_logit_softcap);
+    float* lg = logits.data_ptr<float>();
+    for (int64_t i = 0; i < B * Tl * V; ++i) lg[i] = cap * std::tanh(lg[i] / cap);
+  }
   hk.run(HookPoint::logits, -1, logits.data_ptr<float>(), {B, Tl, V});
   return logits;
 }

@@ -26,10 +26,9 @@ Model load_gguf_native(const std::string& path) {
   Model m;
   m.config = config_from_gguf(f);
   const ModelConfig& c = m.config;
-  if (c.qk_norm || c.post_attn_norm || c.post_mlp_norm || c.sliding_window > 0 || c.final_logit_softcap > 0 ||
-      c.norm_weight_plus_one)
-    fail(path, ": native weights support llama and qwen2 blocks only (this model uses gemma-style "
-         "options); use --weights dequant");
+  if (c.norm_weight_plus_one)
+    fail(path, ": native weights expect norm weights stored as they multiply (a (1 + w) norm "
+         "convention is not supported here); use --weights dequant");
   const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, dh = c.d_head, F = c.d_ff, V = c.n_vocab;
   if (D % kernels::kActBlock != 0 || F % kernels::kActBlock != 0 || (H * dh) % kernels::kActBlock != 0)
     fail(path, ": native weights need d_model, d_ff and n_head*d_head to be multiples of 32 (found ",
@@ -76,6 +75,12 @@ Model load_gguf_native(const std::string& path) {
     const std::string p = "blk." + std::to_string(l) + ".";
     w.ln1 = vec(p + "attn_norm.weight", D);
     w.ln2 = vec(p + "ffn_norm.weight", D);
+    if (c.qk_norm) {
+      w.q_norm = vec(p + "attn_q_norm.weight", dh);
+      w.k_norm = vec(p + "attn_k_norm.weight", dh);
+    }
+    if (c.post_attn_norm) w.post_attn_norm = vec(p + "post_attention_norm.weight", D);
+    if (c.post_mlp_norm) w.post_mlp_norm = vec(p + "post_ffw_norm.weight", D);
     q.q = matrix(p + "attn_q.weight", H * dh, D, permuted ? H : 0);
     q.k = matrix(p + "attn_k.weight", Hkv * dh, D, permuted ? Hkv : 0);
     q.v = matrix(p + "attn_v.weight", Hkv * dh, D);

@@ -177,10 +177,17 @@ void Tokenizer::Impl::build() {
     pre = std::make_unique<PreTokenizer>(std::move(patterns));
   }
 
-  for (size_t i = 0; i < n; ++i)
-    if (is_splittable_special(static_cast<int32_t>(i)) && !spec.tokens[i].empty())
-      specials.insert(spec.tokens[i], static_cast<int32_t>(i));
+  for (size_t i = 0; i < n; ++i) {
+    if (!is_splittable_special(static_cast<int32_t>(i)) || spec.tokens[i].empty()) continue;
+    specials.insert(spec.tokens[i], static_cast<int32_t>(i));
+    if (types[i] == TokenType::UserDefined) user_defined.insert(spec.tokens[i], static_cast<int32_t>(i));
+  }
   chat = detect_chat_format(spec.chat_template);
+  // A file without a template whose vocabulary has Gemma's turn markers (the Gemma 3 base GGUFs
+  // carry none): the Gemma format is the only one its tokens can express.
+  if (chat == ChatFormat::None && spec.chat_template.empty() && token_to_id.find("<start_of_turn>") >= 0 &&
+      token_to_id.find("<end_of_turn>") >= 0)
+    chat = ChatFormat::Gemma;
 }
 
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -224,10 +231,16 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
   out.reserve(text.size() / 3 + 4);
   if (add_special && m.spec.add_bos && m.spec.bos_id >= 0) out.push_back(m.spec.bos_id);
   bool after_special = true;  // the start of the text counts as a fragment boundary
-  if (parse_special && !m.specials.empty()) {
+  // User-defined pieces (token type 4, e.g. Gemma's runs of spaces, tabs and newlines) are
+  // matched in the raw text before any merging, whatever parse_special says: SentencePiece
+  // freezes them in its symbol list (bpe_model.cc, PrefixMatcher) and llama.cpp splits them out
+  // in tokenizer_st_partition, which skips only control and unknown tokens when not parsing
+  // special tokens. Leftmost-longest match, as both.
+  const SpecialTrie& trie = parse_special ? m.specials : m.user_defined;
+  if (!trie.empty()) {
     size_t frag = 0;
     for (size_t i = 0; i < text.size();) {
-      auto [id, len] = m.specials.longest_at(text, i);
+      auto [id, len] = trie.longest_at(text, i);
       if (id < 0) {
         ++i;
         continue;

@@ -88,8 +88,10 @@ class Tokenizer {
   // A .gguf file or a Hugging Face model directory.
   static std::unique_ptr<Tokenizer> from_model_path(const std::string& path);
 
-  // add_special: BOS/EOS as the file's add_bos/add_eos say. parse_special: text of control and
-  // user-defined tokens (e.g. "<|im_start|>") becomes that token instead of being split.
+  // add_special: BOS/EOS as the file's add_bos/add_eos say. parse_special: text of control
+  // tokens (e.g. "<|im_start|>") becomes that token instead of being split. User-defined tokens
+  // (TokenType::UserDefined, e.g. Gemma's "  " or "\n\n") are matched in the raw text either way,
+  // leftmost-longest, before merging (as SentencePiece and llama.cpp do).
   std::vector<int32_t> encode(std::string_view text, bool add_special = true,
                               bool parse_special = true) const;
   // Exact inverse of encode on the bytes (invalid UTF-8 from byte tokens survives untouched).
@@ -121,6 +123,8 @@ class Tokenizer {
                                    // unrecognised tokenizer.json chain; unused by "llama")
   ChatFormat chat_format() const;
   std::string chat_template_source() const;
+  // A file without tokenizer.chat_template whose vocabulary has <start_of_turn> and
+  // <end_of_turn> (Gemma base models) gets the Gemma format.
   // The prompt text for a conversation in the model's chat format; encode it with
   // add_special = false (the text already holds BOS where the format has one) and
   // parse_special = true. Throws rs::Error when the format is None (no template or an

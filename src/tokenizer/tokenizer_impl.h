@@ -12,8 +12,8 @@
 
 namespace rs::tok {
 
-// Byte trie over the text of the tokens that parse_special splits out (control, user-defined,
-// unknown), for leftmost-longest matching.
+// Byte trie over the text of the tokens split out of the raw text before merging (control,
+// user-defined, unknown), for leftmost-longest matching.
 class SpecialTrie {
  public:
   void insert(std::string_view text, int32_t id);
@@ -39,7 +39,8 @@ struct Tokenizer::Impl {
   std::array<int32_t, 256> byte_token{};
   MergeTable merges;  // (left id, right id) -> rank, merged id
   std::unique_ptr<PreTokenizer> pre;
-  SpecialTrie specials;
+  SpecialTrie specials;      // control + user-defined + unknown: split out when parse_special
+  SpecialTrie user_defined;  // user-defined only: always split out (SentencePiece, llama.cpp)
   ChatFormat chat = ChatFormat::None;
 
   void build();  // validate spec and fill the tables; throws rs::Error naming spec.source

@@ -23,8 +23,8 @@ using namespace rs::kernels;
 
 namespace {
 
-const GgmlType kIntegerTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q4_K,
-                                  GgmlType::Q6_K};
+const GgmlType kIntegerTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                  GgmlType::Q4_K, GgmlType::Q6_K};
 
 std::vector<Isa> isas() {
   std::vector<Isa> v;
@@ -53,7 +53,8 @@ std::vector<uint8_t> random_weights(GgmlType t, int64_t rows, int64_t n, std::mt
       case GgmlType::Q4_1: put_f16(blk, scale(rng)); put_f16(blk + 2, -8 * scale(rng)); break;
       case GgmlType::Q4_K: put_f16(blk, scale(rng) / 8); put_f16(blk + 2, scale(rng) / 8); break;
       case GgmlType::Q6_K: put_f16(blk + 208, scale(rng) / 8); break;
-      case GgmlType::Q5_0: put_f16(blk, scale(rng)); break;
+      case GgmlType::Q5_0: put_f16(blk, scale(rng) * (sign(rng) < 0 ? -1 : 1)); break;
+      case GgmlType::Q5_1: put_f16(blk, scale(rng)); put_f16(blk + 2, -16 * scale(rng)); break;
       case GgmlType::F16:
         for (uint64_t k = 0; k < bs; k += 2) put_f16(blk + k, sign(rng));
         break;
@@ -222,7 +223,7 @@ TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDots) {
 
 TEST(QuantMatmul, GenericPathUsesExactActivations) {
   std::mt19937 rng(3);
-  for (GgmlType t : {GgmlType::F16, GgmlType::Q5_0}) {
+  for (GgmlType t : {GgmlType::F16, GgmlType::Q5_1}) {
     const int64_t n = 128;
     auto w = random_weights(t, 2, n, rng);
     auto x = random_acts(n, rng);
