@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "cli/audit_steps.h"
@@ -60,7 +61,7 @@ void make_data(const std::string& path, data::MakeOptions m) {
 }
 
 // One command, unless `done` (the file it writes last) is already there.
-void step(const Context&, const std::string& dir, const std::string& label, const std::vector<std::string>& args,
+void step(const Context& c, const std::string& dir, const std::string& label, const std::vector<std::string>& args,
           const std::string& done, const std::string& stdout_file = "") {
   if (exists(done)) {
     log_info(str("audit ", base_name(dir), ": ", label, " already done, kept"));
@@ -73,7 +74,8 @@ void step(const Context&, const std::string& dir, const std::string& label, cons
   write_file_atomic(dir + "/logs/" + label + ".log", r.err);
   if (r.exit_code != 0) throw StepFailed{label, r.err_tail.empty() ? str("exit status ", r.exit_code) : r.err_tail};
   if (!stdout_file.empty()) write_file_atomic(stdout_file, r.out);
-  log_info(str("audit ", base_name(dir), ": ", label, " done in ", num(r.seconds, 1), " s"));
+  c.steps.push_back({{"step", label}, {"seconds", r.seconds}, {"cpu_seconds", r.cpu_seconds}});
+  log_info(str("audit ", base_name(dir), ": ", label, " done in ", num(r.seconds, 1), " s (CPU ", num(r.cpu_seconds, 1), " s)"));
 }
 
 std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -158,33 +160,63 @@ json run_qk(Context& c, const std::string& dir) {
             std::to_string(c.seed), "--out", dir},
            c.model_args()),
        dir + "/summary.json");
-  return read_json(dir + "/summary.json");
+  json s = read_json(dir + "/summary.json");
+  // The trivial judge the README compares with: always the calibration split's most common answer.
+  std::map<std::string, int> calib_counts;
+  std::vector<std::string> test_answers;
+  for (const auto& r : data::read_jsonl(dir + "/examples.jsonl")) {
+    const json& v = r.value;
+    if (!v.contains("answer_index") || !v["answer_index"].is_number()) continue;
+    const std::string a = v.at("options").at(v.at("answer_index").get<size_t>()).get<std::string>();
+    if (v.value("split", "") == "calib") ++calib_counts[a];
+    else if (v.value("split", "") == "test") test_answers.push_back(a);
+  }
+  std::string majority;
+  for (const auto& [a, n] : calib_counts)
+    if (majority.empty() || n > calib_counts[majority]) majority = a;
+  if (!test_answers.empty()) {
+    s["majority_answer"] = majority;
+    s["majority_test_accuracy"] =
+        static_cast<double>(std::count(test_answers.begin(), test_answers.end(), majority)) / test_answers.size();
+  }
+  return s;
 }
 
 Finding judge_qk(const json& s) {
   Finding f;
-  const double top = get(s, "top1_test_accuracy"), model = get(s, "baseline_first_token_accuracy");
+  // The model's own answer: the better of its first-token and whole-option choices (they differ
+  // when the options share a first token).
+  const double ft = get(s, "baseline_first_token_accuracy"), sq = get(s, "baseline_sequence_accuracy");
+  const std::string base_key = std::isfinite(sq) && sq > ft ? "sequence" : "first_token";
+  const double top = get(s, "top1_test_accuracy"), model = base_key == "sequence" ? sq : ft;
+  const double majority = get(s, "majority_test_accuracy");
   const json ci = s.value("ci95", json::object()).value("top1_test_accuracy", json::array());
-  const json gap = s.value("gaps", json::object()).value("top1_minus_first_token", json::object());
+  const double top_lo = ci.size() == 2 ? ci[0].get<double>() : kNaN, top_hi = ci.size() == 2 ? ci[1].get<double>() : kNaN;
+  const json gap = s.value("gaps", json::object()).value("top1_minus_" + base_key, json::object());
   const double lo = gap.value("low", kNaN), hi = gap.value("high", kNaN);
   const json& t1 = s.value("top1", json::object());
-  const std::string verdict = lo > 0 ? "the head judges better than the model answers."
-                              : hi < 0 ? "the model's own answer is better than any head."
-                                       : "no reliable difference between the best head and the model's own answer.";
+  const bool above_majority = !std::isfinite(majority) || top_lo > majority;
+  std::string verdict;
+  if (lo > 0 && above_majority) verdict = "the head judges better than the model answers, and better than always giving one answer.";
+  else if (lo > 0) verdict = "the head beats the model's own answer, but not always answering \"" + s.value("majority_answer", std::string()) +
+                             "\": the model's answer is poor rather than the head good.";
+  else if (hi < 0) verdict = "the model's own answer is better than any head.";
+  else verdict = "no reliable difference between the best head and the model's own answer.";
   f.text = str("On ", s.value("n_test", 0), " held-out ProntoQA questions (1-5 hops, each asked with the options in both orders), the best "
                "attention head (layer ", t1.value("layer", -1), ", head ", t1.value("head", -1), ") picks the right answer in ",
-               pct(top), ci.size() == 2 ? str(" [", pct(ci[0].get<double>()), ", ", pct(ci[1].get<double>()), "]") : "",
-               "; the model's own answer is right in ", pct(model), " (gap ", num(gap.value("estimate", kNaN) * 100, 1),
-               " points, 95% interval [", num(lo * 100, 1), ", ", num(hi * 100, 1), "]): ", verdict);
-  f.strength = lo > 0 ? "strong" : "weak";
+               pct(top), ci.size() == 2 ? str(" [", pct(top_lo), ", ", pct(top_hi), "]") : "", "; the model's own answer (",
+               base_key == "sequence" ? "whole-option likelihood" : "first-token probability", ") is right in ", pct(model),
+               " (gap ", num(gap.value("estimate", kNaN) * 100, 1), " points, 95% interval [", num(lo * 100, 1), ", ",
+               num(hi * 100, 1), "]); always answering the commonest answer scores ", pct(majority), ": ", verdict);
+  f.strength = lo > 0 && above_majority ? "strong" : "weak";
   f.headline = str("consistency heads: best head ", pct(top), " vs the model's own answer ", pct(model), " (gap [",
-                   num(lo * 100, 1), ", ", num(hi * 100, 1), "] points)");
+                   num(lo * 100, 1), ", ", num(hi * 100, 1), "] points) and ", pct(majority), " for one constant answer");
   f.measure = "QK heads: test accuracy";
   f.method_label = "best QK head";
   f.baseline_label = "model's answer";
   f.method = top;
-  f.method_lo = ci.size() == 2 ? ci[0].get<double>() : kNaN;
-  f.method_hi = ci.size() == 2 ? ci[1].get<double>() : kNaN;
+  f.method_lo = top_lo;
+  f.method_hi = top_hi;
   f.baseline = model;
   f.chart = std::isfinite(top);
   return f;

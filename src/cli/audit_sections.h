@@ -22,6 +22,7 @@ struct Context {
   int threads = 0;             // 0: the commands' default (all cores)
   nlohmann::json info;         // `info --json` of the model
   nlohmann::json stamp;        // {model, budget, seed, dtype, device}: what a finished section must match
+  mutable nlohmann::json steps = nlohmann::json::array();  // this section's {step, seconds, cpu_seconds}
   bool quick() const { return budget == "quick"; }
   int n_layer() const { return info.value("n_layer", 0); }
   // --model/--device/--dtype/--threads for a model-using command

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,8 +147,11 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
   g_child = pid;
   if (g_signal) ::kill(pid, g_signal);  // a signal that arrived between fork and here
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage ru;
+  std::memset(&ru, 0, sizeof ru);
+  while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
   }
+  r.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
   g_child = 0;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -21,6 +21,7 @@ struct StepResult {
   std::string err_tail;    // the last non-empty line of its stderr (its error message)
   std::string err;         // all of its stderr
   double seconds = 0;
+  double cpu_seconds = 0;  // the child's user + system CPU time (wait4)
 };
 
 // Installs the SIGINT/SIGTERM handler (idempotent).

@@ -90,6 +90,11 @@ struct SectionState {
   double seconds = 0;
   json summary;
   Finding finding;
+  double cpu_seconds() const {  // the section's commands' CPU time (with --threads 1: about their idle wall time)
+    double t = 0;
+    for (const auto& st : summary.value("audit_steps", json::array())) t += st.value("cpu_seconds", 0.0);
+    return t;
+  }
 };
 
 // Model facts for the sections (layers, heads, context length), from `info --json`.
@@ -140,6 +145,7 @@ SectionState run_section(const Section& sec, Context& c) {
   write_file_atomic(run_path, c.stamp.dump(2) + "\n");
   log_info(str("audit ", sec.name, ": ", sec.title));
   const auto t0 = std::chrono::steady_clock::now();
+  c.steps = json::array();
   json summary;
   try {
     summary = sec.run(c, dir);
@@ -153,9 +159,9 @@ SectionState run_section(const Section& sec, Context& c) {
     // The one failure that is about the model rather than the run: prompts longer than its context.
     if (f.message.find("model's context") != std::string::npos) {
       st.status = "skipped";
-      st.reason = str("the section's prompts do not fit this model's context of ", c.info.value("context_length", 0),
-                      " tokens (", f.step, ": ", f.message, ")");
-      summary = {{"command", "audit " + sec.name}, {"status", "skipped"}, {"reason", st.reason}};
+      st.reason = str("its prompts are longer than this model's context of ", c.info.value("context_length", 0), " tokens");
+      summary = {{"command", "audit " + sec.name}, {"status", "skipped"}, {"reason", st.reason},
+                 {"detail", str(f.step, ": ", f.message)}};
       log_info(str("audit ", sec.name, ": skipped: ", st.reason));
     } else {
       st.status = "error";
@@ -173,6 +179,7 @@ SectionState run_section(const Section& sec, Context& c) {
   summary["status"] = st.status;
   summary["audit"] = c.stamp;
   summary["audit_seconds"] = st.seconds;
+  summary["audit_steps"] = c.steps;
   st.summary = summary;
   if (!sec.writes_own_report || st.status != "ok") {
     report::Report r(sec.title);
@@ -269,13 +276,14 @@ void write_page(const std::vector<SectionState>& ss, const Context& c, const Ver
   t.caption = "Sections";
   for (const auto& s : ss)
     t.row({s.sec->name, s.status + (s.resumed ? " (resumed)" : ""), s.status == "ok" ? s.finding.strength : std::string("-"),
-           fmt_seconds(s.seconds), s.status == "ok" ? s.finding.headline : s.reason});
+           fmt_seconds(s.seconds) + " (CPU " + fmt_seconds(s.cpu_seconds()) + ")", s.status == "ok" ? s.finding.headline : s.reason});
   r.table(t);
 
   for (const auto& s : ss) {
     r.section(s.sec->title);
     if (s.status != "ok") {
-      r.text((s.status == "skipped" ? "Skipped: " : "Failed: ") + s.reason);
+      r.text((s.status == "skipped" ? "Skipped: " : "Failed: ") + s.reason +
+             (s.summary.contains("detail") ? " (" + s.summary.value("detail", std::string()) + ")" : std::string()));
       continue;
     }
     r.text(s.finding.text);
@@ -344,7 +352,7 @@ void run_audit(const AuditOptions& o) {
   int errors = 0;
   for (const auto& s : ss) {
     sections_j[s.sec->name] = {{"status", s.status}, {"reason", s.reason.empty() ? json(nullptr) : json(s.reason)},
-                               {"resumed", s.resumed}, {"seconds", s.seconds}};
+                               {"resumed", s.resumed}, {"seconds", s.seconds}, {"cpu_seconds", s.cpu_seconds()}};
     top[s.sec->name] = s.status == "error" ? json{{"status", "error"}, {"reason", s.reason}} : s.summary;
     if (s.status == "ok")
       findings[s.sec->name] = {{"strength", s.finding.strength}, {"headline", s.finding.headline}, {"text", s.finding.text}};
