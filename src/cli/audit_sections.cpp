@@ -134,7 +134,7 @@ Finding judge_spectral(const json& s) {
                                   : "no better than the baselines."));
   f.strength = beats && acc >= 0.6 ? "strong" : "weak";
   f.headline = str("spectral verification of chains of thought: ", pct(acc), " vs ", pct(best_base), " for the better baseline");
-  f.measure = "spectral: nested-CV accuracy";
+  f.measure = "spectral (acc.)";
   f.method_label = "spectral detector";
   f.baseline_label = "best baseline";
   f.method = acc;
@@ -211,7 +211,7 @@ Finding judge_qk(const json& s) {
   f.strength = lo > 0 && above_majority ? "strong" : "weak";
   f.headline = str("consistency heads: best head ", pct(top), " vs the model's own answer ", pct(model), " (gap [",
                    num(lo * 100, 1), ", ", num(hi * 100, 1), "] points) and ", pct(majority), " for one constant answer");
-  f.measure = "QK heads: test accuracy";
+  f.measure = "QK head (acc.)";
   f.method_label = "best QK head";
   f.baseline_label = "model's answer";
   f.method = top;
@@ -339,7 +339,7 @@ Finding judge_steer(const json& s) {
   f.headline = kept_zero ? std::string("steering bAbI-15 deduction: no strength helped on calibration")
                          : str("steering bAbI-15 deduction: ", num(get(t, "delta") * 100, 1), " points [", num(lo * 100, 1), ", ",
                                num(hi * 100, 1), "] with ", b.value("method", ""));
-  f.measure = "steering: held-out accuracy";
+  f.measure = "steering (acc.)";
   f.method_label = "steered";
   f.baseline_label = "unsteered";
   f.method = steered;
@@ -500,7 +500,7 @@ Finding judge_twohop(const json& s) {
     f.strength = post >= 0.5 && same >= 0.8 ? "strong" : (post >= 0.5 ? "mixed" : "weak");
     f.headline = str("two-hop repair by CREME: right answer wins in ", pct(post), " of ", corr.value("n_probes", 0),
                      " failing cases after the edit, ", pct(same), " of unrelated answers unchanged");
-    f.measure = "CREME: correction share";
+    f.measure = "CREME (fixed)";
     f.method_label = "after edit";
     f.baseline_label = "before edit";
     f.method = post;
@@ -555,7 +555,7 @@ Finding judge_cluster(const json& s) {
                                                                                  : "little task structure in the hidden states."));
   f.strength = ari >= 0.5 ? "strong" : "weak";
   f.headline = str("task clustering: ARI ", num(ari), " by task vs ", num(tari), " by template wording");
-  f.measure = "clustering: best-layer ARI by task";
+  f.measure = "clusters (ARI)";
   f.method_label = "task labels";
   f.baseline_label = "shuffled labels";
   f.method = ari;
