@@ -276,7 +276,9 @@ void write_page(const std::vector<SectionState>& ss, const Context& c, const Ver
   t.caption = "Sections";
   for (const auto& s : ss)
     t.row({s.sec->name, s.status + (s.resumed ? " (resumed)" : ""), s.status == "ok" ? s.finding.strength : std::string("-"),
-           fmt_seconds(s.seconds) + " (CPU " + fmt_seconds(s.cpu_seconds()) + ")", s.status == "ok" ? s.finding.headline : s.reason});
+           fmt_seconds(s.seconds) + (s.summary.value("audit_steps", json::array()).empty() ? std::string()
+                                                                                            : " (CPU " + fmt_seconds(s.cpu_seconds()) + ")"),
+           s.status == "ok" ? s.finding.headline : s.reason});
   r.table(t);
 
   for (const auto& s : ss) {
@@ -372,12 +374,18 @@ void run_audit(const AuditOptions& o) {
 rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in data, one report (the main job)",
                        [](CLI::App& sub) {
   auto o = std::make_shared<AuditOptions>();
-  sub.description(
-      "Run the five analyses briefly on built-in generated data and write one report: spectral verification of "
+  sub.footer(
+      "Runs the five analyses briefly on built-in generated data and writes one report: spectral verification of "
       "chains of thought, QK-score consistency heads on ProntoQA (1-5 hops), control-vector steering on bAbI-15-style "
       "deduction, two-hop reasoning on the built-in fact table (logit lens, causal tracing, CREME), and task "
       "clustering of hidden states. Finished sections are kept and not recomputed when rerun with the same model, "
-      "budget and seed; an interrupt (Ctrl-C) leaves only whole files.");
+      "budget and seed; an interrupt (Ctrl-C) leaves only whole files.\n"
+      "Writes DIR/<section>/ (each command's summary.json, examples.jsonl, report.html), DIR/summary.json (each\n"
+      "section's summary under its name, sections {status, reason, resumed, seconds}, verdict {lines, findings})\n"
+      "and DIR/report.html. Prints the report's path and the verdict lines on stdout.\n"
+      "Examples:\n"
+      "  reasonscope audit --out runs/audit\n"
+      "  reasonscope audit --model other.gguf --budget full --seed 1 --out runs/audit-other");
   sub.add_option("--model,-m", o->model, "Model: a .gguf file or a model directory (default: SmolLM2-135M-Instruct Q4_1)");
   sub.add_option("--budget", o->budget, "quick (small samples, < 10 min on 2 CPU cores) or full (larger samples)")
       ->check(CLI::IsMember({"quick", "full"}))
@@ -389,13 +397,6 @@ rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in 
   sub.add_option("--only", o->only, "Comma list of sections to run (spectral, qk, steer, twohop, cluster; default all)");
   sub.add_option("--max-charts", o->max_charts, "Charts per section report on the audit page")->capture_default_str();
   sub.add_option("--out,-o", o->out, "Output directory")->required();
-  sub.footer(
-      "Writes DIR/<section>/ (each command's summary.json, examples.jsonl, report.html), DIR/summary.json (each\n"
-      "section's summary under its name, sections {status, reason, resumed, seconds}, verdict {lines, findings})\n"
-      "and DIR/report.html. Prints the report's path and the verdict lines on stdout.\n"
-      "Examples:\n"
-      "  reasonscope audit --out runs/audit\n"
-      "  reasonscope audit --model other.gguf --budget full --seed 1 --out runs/audit-other");
   sub.callback([o] { run_audit(*o); });
 }};
 
