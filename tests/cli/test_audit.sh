@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# `reasonscope audit` on a random-weight model made here (a 2-block `cluster train` model after one
+# step, context 64 tokens): every section runs or says why not (prompts longer than the context
+# are skipped with that reason), DIR/summary.json has each section under its name plus the
+# verdict, a second run recomputes nothing, and an interrupt (SIGINT) leaves only whole files
+# from which a rerun finishes. Needs no downloaded model.
+# Usage: bash test_audit.sh /path/to/reasonscope
+set -u
+BIN=${1:?usage: test_audit.sh /path/to/reasonscope}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+ok()  { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+"$BIN" cluster train --tasks 3 --distributions 2 --layers 2 --d-model 16 --heads 2 --steps 1 --eval-every 1 \
+  --eval-rows 8 --batch 8 --threads 1 --out "$TMP/model" 2>"$TMP/err" || { bad "tiny model: $(tail -2 "$TMP/err")"; exit 1; }
+
+# ---- a whole audit
+if "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/a" >"$TMP/out" 2>"$TMP/err" &&
+   grep -q "^report: $TMP/a/report.html$" "$TMP/out" && grep -q "^Strong: " "$TMP/out" && grep -q "^How sure: " "$TMP/out" &&
+   python3 - "$TMP/a" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+names = ["spectral", "qk", "steer", "twohop", "cluster"]
+for k in ["command", "model", "budget", "seed", "model_info", "sections", "verdict", "seconds"] + names:
+    assert k in s, k
+assert s["budget"] == "quick" and s["model_info"]["n_layer"] == 2, s["model_info"]
+assert s["verdict"]["lines"] and s["verdict"]["lines"][0].startswith("Strong:")
+for n in names:
+    st = s["sections"][n]
+    assert st["status"] in ("ok", "skipped"), (n, st)
+    if st["status"] == "skipped":
+        assert st["reason"] and s[n]["reason"] == st["reason"], (n, st)
+    else:
+        assert n in s["verdict"]["findings"], n
+    sec = json.load(open(f"{d}/{n}/summary.json"))
+    assert sec["audit"] == {"model": s["model"], "budget": "quick", "seed": 0, "dtype": "f32", "device": "cpu"}, sec["audit"]
+    assert os.path.getsize(f"{d}/{n}/report.html") > 0
+# the spectral and cluster prompts fit the 64-token context (spectral truncates), so they run
+for n in ("spectral", "cluster"):
+    assert s["sections"][n]["status"] == "ok", (n, s["sections"][n])
+    assert os.path.getsize(f"{d}/{n}/examples.jsonl") > 0
+assert "context" in s["sections"]["qk"]["reason"], s["sections"]["qk"]
+page = open(d + "/report.html").read()
+assert page.count("<svg") >= 4 and "Verdict" in page and "Skipped: " in page
+for root, _, files in os.walk(d):
+    for f in files:
+        assert ".tmp." not in f, os.path.join(root, f)
+print("sections:", {n: s["sections"][n]["status"] for n in names})
+PY
+then ok "audit on a tiny model: summary keys, every section ran or says why not"
+else bad "audit: $(tail -3 "$TMP/err")"; fi
+
+# ---- a second run recomputes nothing
+stat -c %Y "$TMP"/a/*/summary.json >"$TMP/mtimes1"
+if "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/a" >"$TMP/out2" 2>"$TMP/err2" &&
+   [[ $(grep -c "finished earlier" "$TMP/err2") == 5 ]] && ! grep -q " \.\.\.$" "$TMP/err2" &&
+   stat -c %Y "$TMP"/a/*/summary.json | cmp -s - "$TMP/mtimes1" &&
+   diff <(tail -n +2 "$TMP/out") <(tail -n +2 "$TMP/out2") >/dev/null; then
+  ok "rerun keeps all 5 sections and prints the same verdict"
+else bad "rerun: $(cat "$TMP/err2" | tail -5)"; fi
+
+# ---- another seed starts afresh
+if "$BIN" audit --model "$TMP/model" --threads 1 --seed 1 --only cluster --out "$TMP/a" >/dev/null 2>"$TMP/err3" &&
+   ! grep -q "finished earlier" "$TMP/err3" &&
+   python3 -c "import json,sys; assert json.load(open('$TMP/a/cluster/summary.json'))['audit']['seed'] == 1"; then
+  ok "another seed recomputes the section"
+else bad "seed change: $(tail -3 "$TMP/err3")"; fi
+
+# ---- SIGINT mid-run: exit 130, whole files only; the rerun finishes
+timeout --preserve-status -s INT 2 "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/b" >/dev/null 2>"$TMP/err4"
+rc=$?
+if [[ $rc == 130 || $rc == 0 ]] &&
+   python3 - "$TMP/b" <<'PY'
+import json, os, sys
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        assert ".tmp." not in f, p
+        if f.endswith(".jsonl"):
+            data = open(p, "rb").read()
+            assert not data or data.endswith(b"\n"), p
+            for line in data.splitlines():
+                json.loads(line)
+        if f.endswith(".json"):
+            json.load(open(p))
+PY
+then ok "interrupt (exit $rc): no temporary or torn files"
+else bad "interrupt: exit $rc $(tail -3 "$TMP/err4")"; fi
+if "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/b" >/dev/null 2>"$TMP/err5" &&
+   python3 -c "import json; s=json.load(open('$TMP/b/summary.json')); assert all(s['sections'][n]['status'] in ('ok','skipped') for n in s['sections'])"; then
+  ok "rerun after the interrupt finishes ($(grep -c 'finished earlier' "$TMP/err5") sections kept)"
+else bad "rerun after interrupt: $(tail -3 "$TMP/err5")"; fi
+
+# ---- bad input
+if "$BIN" audit --model "$TMP/none.gguf" --out "$TMP/c" >/dev/null 2>"$TMP/err6"; then bad "missing model: exit 0"
+elif grep -q "none.gguf" "$TMP/err6" && [[ ! -e $TMP/c/summary.json ]]; then ok "missing model: one message"
+else bad "missing model: $(cat "$TMP/err6")"; fi
+
+[[ $fails == 0 ]] && echo "all passed" || { echo "$fails failed"; exit 1; }
