@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_command.h"
 #include "core/blas_kernel.h"
 #include "core/error.h"
 #include "core/paths.h"
@@ -94,14 +95,10 @@ nlohmann::json llamacpp_pp512(const Args& a) {
   const std::string cmd = "'" + a.python + "' '" + repo_root() + "/tools/bench_llamacpp.py' --model '" +
                           a.model + "' --threads " + std::to_string(a.threads) + " --repeats " +
                           std::to_string(std::max(3, a.rounds)) + " --only prefill_1x512";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) rs::fail("cannot run ", cmd);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  if (pclose(p) != 0) rs::fail("llama.cpp baseline failed: ", cmd);
-  return nlohmann::json::parse(out.substr(out.find('{')));
+  int rc = 0;
+  std::optional<nlohmann::json> r = rs::bench::run_json_command(cmd, &rc);
+  if (!r) rs::fail("llama.cpp baseline failed (exit ", rc, "): ", cmd);
+  return *r;
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_command.h"
 #include "core/error.h"
 #include "core/paths.h"
 #include "kernels/quant_matmul.h"
@@ -42,11 +43,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string repo_root() {
-  std::string f = __FILE__;  // <repo>/bench/bench_vs_llamacpp.cpp
-  for (int i = 0; i < 2; ++i) f = f.substr(0, f.find_last_of('/'));
-  return f;
-}
+std::string repo_root() { return RS_SOURCE_DIR; }  // bench/CMakeLists.txt
 
 double best_of(int repeats, const std::function<double()>& run) {
   run();  // warm-up (allocator, OpenMP pool, page faults)
@@ -114,15 +111,10 @@ nlohmann::json run_llamacpp(const Args& a) {
                           a.model + "' --threads " + std::to_string(a.threads) + " --repeats " +
                           std::to_string(a.repeats) + " --decode-steps " + std::to_string(a.decode_steps) +
                           (a.decode_only ? " --decode-only" : "");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) rs::fail("cannot run ", cmd);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = pclose(p);
-  if (rc != 0) rs::fail("llama.cpp baseline failed (exit ", rc, "): ", cmd);
-  return nlohmann::json::parse(out.substr(out.find('{')));
+  int rc = 0;
+  std::optional<nlohmann::json> r = rs::bench::run_json_command(cmd, &rc);
+  if (!r) rs::fail("llama.cpp baseline failed (exit ", rc, "): ", cmd);
+  return *r;
 }
 
 }  // namespace

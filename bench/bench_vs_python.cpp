@@ -26,6 +26,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include "json_command.h"
 #include "core/blas_kernel.h"
 #include "core/error.h"
 #include "core/paths.h"
@@ -96,17 +97,10 @@ nlohmann::json run_python(const Args& a, const std::string& framework, const std
                           "/tools/bench_python_stack.py' --framework " + framework + " --model '" +
                           a.model + "' --tokens '" + tokens_path + "' --threads " +
                           std::to_string(a.threads) + " --repeats " + std::to_string(a.repeats);
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {{"error", "cannot run " + cmd}};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = pclose(p);
-  const size_t brace = out.find('{');
-  if (rc != 0 || brace == std::string::npos)
-    return {{"error", framework + " failed (exit " + std::to_string(rc) + "); run: " + cmd}};
-  return nlohmann::json::parse(out.substr(brace));
+  int rc = 0;
+  std::optional<nlohmann::json> r = rs::bench::run_json_command(cmd, &rc);
+  if (!r) return {{"error", framework + " failed (exit " + std::to_string(rc) + "); run: " + cmd}};
+  return *r;
 }
 
 }  // namespace
