@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const rs::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     // libtorch's messages carry a C++ backtrace after the first line: keep the sentence only.
     std::string msg = e.what();

@@ -9,9 +9,26 @@
 
 namespace rs {
 
+// Exit statuses, one per error class, the same for every command (README, "Exit statuses").
+// Scripts and `audit` branch on these, never on an error's wording.
+enum class ExitCode : int {
+  kOk = 0,
+  kFailure = 1,        // anything not classified below (an internal error, an I/O failure)
+  kUsage = 2,          // bad command line: unknown option, value out of range, missing argument
+  kBadInput = 3,       // a data file is malformed (JSONL row, calibration, heads, vectors, edits)
+  kModel = 4,          // the model cannot be loaded (missing, truncated, hostile, unsupported)
+  kTooLong = 5,        // an input is longer than the model's context
+  kInterrupted = 130,  // SIGINT (128 + 2); SIGTERM gives 143 (128 + 15)
+};
+
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+  explicit Error(const std::string& msg, ExitCode code = ExitCode::kFailure)
+      : std::runtime_error(msg), code_(code) {}
+  ExitCode code() const { return code_; }
+
+ private:
+  ExitCode code_;
 };
 
 namespace detail {
@@ -31,10 +48,16 @@ std::string str(const Args&... args) {
   return os.str();
 }
 
-// fail("file.gguf: offset ", off, ": expected ...") throws rs::Error.
+// fail("file.gguf: offset ", off, ": expected ...") throws rs::Error (exit status 1).
 template <typename... Args>
 [[noreturn]] void fail(const Args&... args) {
   throw Error(rs::str(args...));
+}
+
+// fail_as(ExitCode::kBadInput, "rows.jsonl:3: ...") throws rs::Error with that exit status.
+template <typename... Args>
+[[noreturn]] void fail_as(ExitCode code, const Args&... args) {
+  throw Error(rs::str(args...), code);
 }
 
 }  // namespace rs
