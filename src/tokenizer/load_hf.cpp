@@ -8,6 +8,7 @@
 //   ByteLevel{use_regex} -> the GPT-2 regex.
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -19,13 +20,17 @@ namespace rs::tok {
 namespace {
 using nlohmann::json;
 
-json read_json(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  return ss.str();
+}
+
+json parse_json(const std::string& text, const std::string& path) {
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     fail(path, ": byte ", e.byte, ": invalid JSON: ", e.what());
   } catch (const json::exception& e) {  // e.g. a number out of range (1e999)
@@ -100,8 +105,22 @@ std::string token_content(const json& v) {  // "bos_token": "<s>" or {"content":
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
+  const std::string tokenizer_json = read_text(dir + "/tokenizer.json");
+  // tokenizer_config.json is optional; newer transformers versions save the template as
+  // chat_template.jinja beside it.
+  std::optional<std::string> config_json;
+  if (std::ifstream(dir + "/tokenizer_config.json")) config_json = read_text(dir + "/tokenizer_config.json");
+  std::string chat_jinja;
+  if (std::ifstream(dir + "/chat_template.jinja")) chat_jinja = read_text(dir + "/chat_template.jinja");
+  return from_hf_texts(tokenizer_json, config_json, chat_jinja, dir);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_hf_texts(const std::string& tokenizer_json,
+                                                    const std::optional<std::string>& config_json,
+                                                    const std::string& chat_jinja,
+                                                    const std::string& dir) {
   const std::string path = dir + "/tokenizer.json";
-  json tj = read_json(path);
+  json tj = parse_json(tokenizer_json, path);
   VocabSpec spec;
   spec.source = path;
   spec.keys.tokens = "model.vocab";
@@ -123,11 +142,18 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
            "supported; use the model's GGUF file");
     spec.model = "gpt2";
     spec.ignore_merges = model.value("ignore_merges", false);
-    // Vocabulary: ids must be dense 0..n-1 once the added tokens are included.
+    // Vocabulary: ids must be dense 0..n-1 once the added tokens are included, so no id can
+    // exceed the number of entries; checking that first keeps a one-entry file with id 2^24
+    // from allocating a 16M-entry table.
     std::vector<std::string> tokens;
     std::vector<char> present;
+    const json no_added = json::array();
+    const json& added_json = tj.contains("added_tokens") ? tj["added_tokens"] : no_added;
+    const int64_t n_entries = static_cast<int64_t>(model.at("vocab").size() + added_json.size());
     auto put = [&](const std::string& text, int64_t id, const char* where) {
-      if (id < 0 || id > (1LL << 24)) fail(path, ": ", where, ": token \"", text, "\" has id ", id, " out of range");
+      if (id < 0 || id >= n_entries)
+        fail(path, ": ", where, ": token \"", text, "\" has id ", id, ", out of range [0, ", n_entries,
+             ") (ids must be dense: the file has ", n_entries, " vocab and added entries)");
       if (static_cast<size_t>(id) >= tokens.size()) {
         tokens.resize(id + 1);
         present.resize(id + 1, 0);
@@ -138,12 +164,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
     for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it)
       put(it.key(), it.value().get<int64_t>(), "model.vocab");
     std::vector<std::pair<int64_t, bool>> added;
-    if (tj.contains("added_tokens"))
-      for (const auto& a : tj["added_tokens"]) {
-        int64_t id = a.at("id").get<int64_t>();
-        put(a.at("content").get<std::string>(), id, "added_tokens");
-        added.emplace_back(id, a.value("special", false));
-      }
+    for (const auto& a : added_json) {
+      int64_t id = a.at("id").get<int64_t>();
+      put(a.at("content").get<std::string>(), id, "added_tokens");
+      added.emplace_back(id, a.value("special", false));
+    }
     for (size_t i = 0; i < present.size(); ++i)
       if (!present[i]) fail(path, ": model.vocab: no token has id ", i, " (ids must be 0..", tokens.size() - 1, ")");
     spec.tokens = std::move(tokens);
@@ -183,11 +208,9 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
   bool cfg_add_bos = false, cfg_add_eos = false;  // tokenizer_config.json said explicitly
   template_specials(tj.value("post_processor", json()), tp_first, tp_last);
 
-  // tokenizer_config.json is optional.
   const std::string cfg_path = dir + "/tokenizer_config.json";
-  std::ifstream probe(cfg_path);
-  if (probe) {
-    json cfg = read_json(cfg_path);
+  if (config_json) {
+    json cfg = parse_json(*config_json, cfg_path);
     auto find_id = [&](const std::string& text) -> int32_t {
       if (text.empty()) return -1;
       for (size_t i = 0; i < spec.tokens.size(); ++i)
@@ -215,15 +238,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
       fail(cfg_path, ": unexpected structure: ", e.what());
     }
   }
-  // Newer transformers versions save the template as chat_template.jinja beside the config.
-  if (spec.chat_template.empty()) {
-    std::ifstream jin(dir + "/chat_template.jinja", std::ios::binary);
-    if (jin) {
-      std::stringstream ss;
-      ss << jin.rdbuf();
-      spec.chat_template = ss.str();
-    }
-  }
+  if (spec.chat_template.empty()) spec.chat_template = chat_jinja;
   // A post_processor template that starts with BOS / ends with EOS means they are added,
   // unless tokenizer_config.json says otherwise.
   if (!cfg_add_bos && spec.bos_id >= 0 && !tp_first.empty() && spec.tokens[spec.bos_id] == tp_first) spec.add_bos = true;

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,13 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_gguf_path(const std::string& path);
   // dir/tokenizer.json (+ dir/tokenizer_config.json for bos/eos, add_bos and the chat template).
   static std::unique_ptr<Tokenizer> from_hf_dir(const std::string& dir);
+  // The same from the files' texts (tests, fuzzing): no config_json means no
+  // tokenizer_config.json, an empty chat_jinja no chat_template.jinja; `dir` names the files
+  // in messages.
+  static std::unique_ptr<Tokenizer> from_hf_texts(const std::string& tokenizer_json,
+                                                  const std::optional<std::string>& config_json,
+                                                  const std::string& chat_jinja,
+                                                  const std::string& dir);
   // A .gguf file or a Hugging Face model directory.
   static std::unique_ptr<Tokenizer> from_model_path(const std::string& path);
 

@@ -9,8 +9,6 @@
 namespace rs::lens {
 
 namespace {
-const char* kFormat = "reasonscope.weight_delta.v1";
-
 std::string shape_text(at::IntArrayRef s) {
   std::ostringstream o;
   o << s;
@@ -49,7 +47,7 @@ void WeightEdit::add(const Model& m, const std::string& name, const at::Tensor& 
 void save_edit(const WeightEdit& e, const std::string& path) {
   if (e.deltas.empty()) fail(path, ": refusing to write an edit with no weight deltas");
   SafetensorsWriter w;
-  w.set_metadata("format", kFormat);
+  w.set_metadata("format", kEditFormat);
   for (const auto& [k, v] : e.metadata) w.set_metadata(k, v);
   for (const auto& [k, v] : e.model_identity) w.set_metadata("identity." + k, v);
   for (const auto& [name, d] : e.deltas) {
@@ -65,29 +63,13 @@ void save_edit(const WeightEdit& e, const std::string& path) {
 
 WeightEdit load_edit(const std::string& path) {
   auto f = SafetensorsFile::open(path);
-  const auto& md = f->metadata();
-  auto fmt = md.find("format");
-  if (fmt == md.end() || fmt->second != kFormat)
-    fail(path, ": not a reasonscope edit file (metadata 'format' should be '", kFormat, "')");
+  EditValues v = parse_edit_file(*f, path);
   WeightEdit e;
-  for (const auto& [k, v] : md) {
-    if (k == "format") continue;
-    if (k.rfind("identity.", 0) == 0)
-      e.model_identity[k.substr(9)] = v;
-    else if (k.rfind("base_mean_abs.", 0) == 0)
-      e.base_mean_abs[k.substr(14)] = std::stod(v);
-    else
-      e.metadata[k] = v;
-  }
-  for (const StTensor& t : f->tensors()) {
-    if (!st_dtype_is_float(t.dtype)) fail(path, ": tensor '", t.name, "' is not a float tensor");
-    std::vector<float> v = st_to_float(t);
-    at::Tensor d = at::from_blob(v.data(), t.shape, at::kFloat).clone();
-    if (!e.base_mean_abs.count(t.name))
-      fail(path, ": tensor '", t.name, "' has no base_mean_abs metadata (model identity unknown)");
-    e.deltas.emplace_back(t.name, d);
-  }
-  if (e.deltas.empty()) fail(path, ": edit file holds no tensors");
+  e.metadata = std::move(v.metadata);
+  e.base_mean_abs = std::move(v.base_mean_abs);
+  e.model_identity = std::move(v.model_identity);
+  for (EditValues::Delta& d : v.deltas)
+    e.deltas.emplace_back(d.name, at::from_blob(d.values.data(), d.shape, at::kFloat).clone());
   return e;
 }
 

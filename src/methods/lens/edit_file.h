@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "methods/lens/edit_format.h"
 #include "model/model.h"
 
 namespace rs::lens {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "methods/qk/heads_file.h"
 #include "methods/qk/qk_data.h"
 #include "methods/qk/qk_runner.h"
 #include "methods/qk/qk_score.h"
@@ -26,26 +27,6 @@ struct JudgeScores {
 // From a scan of 2N prompts, prompts [0, N) in the given order and [N, 2N) reversed;
 // seq_lp [2N, O] from sequence_logprobs (undefined: no baselines).
 JudgeScores judge_scores(const ScanResult& r, const at::Tensor& seq_lp, const std::vector<Prompt>& prompts);
-
-struct HeadRef {
-  int64_t layer = 0, head = 0;
-};
-
-// The reusable judge written to DIR/heads.json and read back by --heads.
-struct SavedHeads {
-  std::string model, template_text, rope = "pre", format;
-  int64_t n_layer = 0, n_head = 0, n_head_kv = 0, n_options = 0, n_calib = 0;
-  HeadRef top1;
-  std::vector<HeadRef> ensemble;
-  std::vector<std::vector<double>> mu;  // [K][O] z-score centre per ensemble head and content slot
-  std::vector<double> sigma;            // [K] z-score scale per ensemble head
-  std::vector<RankedHead> ranking;      // heads by calibration balanced accuracy (informational)
-};
-nlohmann::json to_json(const SavedHeads& s);
-// `where` names the file in errors. Checks types, ranges and sizes.
-SavedHeads saved_heads_from_json(const nlohmann::json& j, const std::string& where);
-// Throws when the saved judge was made for a model of another shape or another option count.
-void check_fits(const SavedHeads& s, const ModelConfig& c, int64_t n_options, const std::string& where);
 
 // Balanced accuracy over `rows`: the mean over answer classes of the within-class share of
 // correct rows. correct [N, ...] bool, answer [N] -> [...] f64.

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "methods/qk/heads_file.h"
+
 namespace rs::qk {
 
 // Query head h -> the key/value head it reads under grouped-query attention (Ainslie et al.
@@ -57,11 +59,6 @@ at::Tensor answer_margin(const at::Tensor& c, const at::Tensor& answer);
 at::Tensor mean_over_rows(const at::Tensor& x, const std::vector<int64_t>& rows);
 
 // ------------------------------------------------------------------ head selection
-struct RankedHead {
-  int64_t layer = 0, head = 0;
-  double accuracy = 0;  // the ranking criterion (qk_judge: balanced accuracy under both orders)
-  double margin = 0;    // mean z-scored answer margin (tie-break)
-};
 // Heads sorted by accuracy (desc), then margin (desc), then (layer, head) (asc).
 // accuracy, margin [L, H].
 std::vector<RankedHead> rank_heads(const at::Tensor& accuracy, const at::Tensor& margin);

@@ -81,16 +81,6 @@ ScoreStats score_stats(const std::vector<double>& score, const std::vector<int>&
   return s;
 }
 
-const char* direction_name(stats::ThresholdDirection d) {
-  return d == stats::ThresholdDirection::Greater ? "greater" : "less";
-}
-
-stats::ThresholdDirection parse_direction(const std::string& s) {
-  if (s == "greater") return stats::ThresholdDirection::Greater;
-  if (s == "less") return stats::ThresholdDirection::Less;
-  fail("direction: expected 'greater' or 'less', got '", s, "'");
-}
-
 Selection select_candidate(const std::vector<std::vector<double>>& cand, const std::vector<int>& labels,
                            int folds, uint64_t seed) {
   check_candidates(cand, labels);
@@ -122,67 +112,6 @@ NestedAccuracy nested_accuracy(const std::vector<std::vector<double>>& cand, con
   out.std = out.fold_accuracy.size() > 1 ? std::sqrt(ss / static_cast<double>(out.fold_accuracy.size() - 1)) : 0.0;
   out.pooled = static_cast<double>(correct) / static_cast<double>(labels.size());
   return out;
-}
-
-nlohmann::json detector_to_json(const Detector& d) {
-  return {{"format", "reasonscope-spectral-calibration"}, {"version", 1},
-          {"layer", d.layer}, {"metric", d.metric}, {"direction", direction_name(d.direction)},
-          {"threshold", std::isfinite(d.threshold) ? nlohmann::json(d.threshold)
-                                                  : nlohmann::json(d.threshold > 0 ? "inf" : "-inf")},
-          {"laplacian", d.laplacian}, {"hfer_band", d.hfer_band},
-          {"max_tokens", d.max_tokens}, {"maths_dtype", d.maths_dtype}, {"model", d.model}};
-}
-
-Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) fail(where, ": expected a JSON object");
-  auto field = [&](const char* name) -> const nlohmann::json& {
-    auto it = j.find(name);
-    if (it == j.end()) fail(where, ": field '", name, "' is missing");
-    return *it;
-  };
-  auto number = [&](const char* name) {
-    const nlohmann::json& v = field(name);
-    if (!v.is_number()) fail(where, ": field '", name, "': expected a number, found ", v.type_name());
-    return v.get<double>();
-  };
-  auto string = [&](const char* name) {
-    const nlohmann::json& v = field(name);
-    if (!v.is_string()) fail(where, ": field '", name, "': expected a string, found ", v.type_name());
-    return v.get<std::string>();
-  };
-  if (string("format") != "reasonscope-spectral-calibration")
-    fail(where, ": field 'format': expected 'reasonscope-spectral-calibration'");
-  Detector d;
-  const double layer = number("layer");
-  if (layer < 0 || layer != std::floor(layer)) fail(where, ": field 'layer': expected a non-negative integer, found ", layer);
-  d.layer = static_cast<int>(layer);
-  d.metric = string("metric");
-  try {
-    parse_metric(d.metric);
-    d.direction = parse_direction(string("direction"));
-    parse_laplacian(string("laplacian"));
-  } catch (const Error& e) {
-    fail(where, ": ", e.what());
-  }
-  // +-inf (every row on one side) is stored as a string: JSON has no infinities
-  const nlohmann::json& t = field("threshold");
-  if (t.is_string() && (t == "-inf" || t == "inf"))
-    d.threshold = t == "inf" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
-  else
-    d.threshold = number("threshold");
-  d.laplacian = string("laplacian");
-  d.hfer_band = number("hfer_band");
-  if (!(d.hfer_band > 0 && d.hfer_band <= 1)) fail(where, ": field 'hfer_band': expected a fraction in (0, 1], found ", d.hfer_band);
-  const double mt = number("max_tokens");
-  if (mt < 2 || mt != std::floor(mt)) fail(where, ": field 'max_tokens': expected an integer >= 2, found ", mt);
-  d.max_tokens = static_cast<int64_t>(mt);
-  if (j.contains("maths_dtype")) {
-    d.maths_dtype = string("maths_dtype");
-    if (d.maths_dtype != "f32" && d.maths_dtype != "f64")
-      fail(where, ": field 'maths_dtype': expected f32 or f64, found '", d.maths_dtype, "'");
-  }
-  d.model = j.contains("model") ? j["model"] : nlohmann::json::object();
-  return d;
 }
 
 }  // namespace rs::spectral

@@ -7,23 +7,6 @@
 
 namespace rs::spectral {
 
-const char* metric_name(Metric m) {
-  switch (m) {
-    case Metric::Fiedler: return "fiedler";
-    case Metric::Energy: return "energy";
-    case Metric::Smoothness: return "smoothness";
-    case Metric::Entropy: return "entropy";
-    case Metric::Hfer: return "hfer";
-  }
-  return "?";
-}
-
-Metric parse_metric(const std::string& s) {
-  for (Metric m : kAllMetrics)
-    if (s == metric_name(m)) return m;
-  fail("metric: expected fiedler, energy, smoothness, entropy or hfer, got '", s, "'");
-}
-
 Eigen decompose(const at::Tensor& w, Laplacian kind) {
   Eigen e;
   const at::Tensor d = degrees(w);

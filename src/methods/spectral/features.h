@@ -23,13 +23,6 @@
 
 namespace rs::spectral {
 
-enum class Metric : int { Fiedler = 0, Energy, Smoothness, Entropy, Hfer };
-constexpr int kNumMetrics = 5;
-constexpr std::array<Metric, kNumMetrics> kAllMetrics = {
-    Metric::Fiedler, Metric::Energy, Metric::Smoothness, Metric::Entropy, Metric::Hfer};
-const char* metric_name(Metric m);          // "fiedler", "energy", "smoothness", "entropy", "hfer"
-Metric parse_metric(const std::string& s);  // throws rs::Error naming the value
-
 // Eigen-decomposition of the chosen Laplacian: eigenvalues ascending [..., N] (clamped at
 // >= 0: they are >= 0 in exact arithmetic) and the matrix V [..., N, N] whose columns give the
 // spectral coefficients c = V^T x' with x' = D^1/2 x for rw and x' = x otherwise.

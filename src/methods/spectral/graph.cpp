@@ -18,22 +18,6 @@ at::Tensor eye_like(const at::Tensor& w) {
 
 }  // namespace
 
-Laplacian parse_laplacian(const std::string& name) {
-  if (name == "rw") return Laplacian::RandomWalk;
-  if (name == "sym") return Laplacian::Symmetric;
-  if (name == "comb") return Laplacian::Combinatorial;
-  fail("--laplacian: expected rw, sym or comb, got '", name, "'");
-}
-
-const char* laplacian_name(Laplacian kind) {
-  switch (kind) {
-    case Laplacian::RandomWalk: return "rw";
-    case Laplacian::Symmetric: return "sym";
-    case Laplacian::Combinatorial: return "comb";
-  }
-  return "?";
-}
-
 at::Tensor attention_graph(const at::Tensor& pattern) {
   if (pattern.dim() < 3 || pattern.size(-1) != pattern.size(-2))
     fail("attention_graph: expected [..., H, N, N], got ", pattern.sizes());

@@ -12,13 +12,9 @@
 
 #include <string>
 
+#include "methods/spectral/names.h"
+
 namespace rs::spectral {
-
-enum class Laplacian { RandomWalk, Symmetric, Combinatorial };
-
-// "rw" | "sym" | "comb" (throws rs::Error naming the value otherwise) and back.
-Laplacian parse_laplacian(const std::string& name);
-const char* laplacian_name(Laplacian kind);
 
 // pattern [..., H, N, N] (post-softmax, rows = queries) -> W [..., N, N]: heads averaged, then
 // symmetrised and clamped. Keeps the input dtype.

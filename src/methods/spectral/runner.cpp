@@ -30,7 +30,10 @@ TextResult analyse_tokens(const Model& m, std::vector<int64_t> ids, const RunOpt
   const int64_t n = static_cast<int64_t>(ids.size());
   r.n_tokens = n;
   if (n < 2) fail("the text has ", n, " token(s); the attention graph and the log-probability need at least 2");
-  if (n > c.n_ctx_train) fail("the text has ", n, " tokens, more than the model's context (", c.n_ctx_train, "); lower --max-tokens");
+  // n_ctx_train == 0: the file gives no context length, so there is nothing to check against.
+  if (c.n_ctx_train > 0 && n > c.n_ctx_train)
+    fail_as(ExitCode::kTooLong, "the text has ", n, " tokens, more than the model's context (", c.n_ctx_train,
+            "); lower --max-tokens");
 
   std::vector<int> layers = o.layers;
   if (layers.empty())

@@ -18,6 +18,8 @@
 #include <map>
 #include <string>
 
+#include "methods/steer/cvec_format.h"
+
 namespace rs::steer {
 
 struct ControlVectors {
@@ -30,9 +32,6 @@ struct ControlVectors {
 // Throws rs::Error for a layer < 1, tensors of different sizes, an empty set.
 void write_control_vectors(const std::string& path, const ControlVectors& cv);
 
-struct ReadOptions {
-  bool from_llama_cpp_cvector = false;  // direction.N was measured at block N - 1
-};
 // Checks: a GGUF with at least one direction.N tensor, N >= 1 (>= 1 also after the shift), F32
 // (F16 accepted and widened), 1-D, all the same length. Errors name the file and tensor.
 ControlVectors read_control_vectors(const std::string& path, const ReadOptions& opts = {});
