@@ -135,8 +135,8 @@ Registrar reg{"tokenize", "Show the token ids and pieces a model's tokenizer giv
                     "Special-token text such as <|im_start|> becomes that token, and BOS/EOS are "
                     "added as the model file says, unless --no-special is given.");
                 sub.add_option("--model,-m", o->model,
-                               "A .gguf file or a Hugging Face directory with tokenizer.json "
-                               "(default: SmolLM2-135M-Instruct Q4_1 fetched by scripts/setup.sh)");
+                               "A .gguf file, a Hugging Face directory with tokenizer.json or an "
+                               "installed model's name (`reasonscope models`; default: smollm2-135m)");
                 sub.add_option("--text,-t", o->text, "The text to tokenize")->required();
                 sub.add_flag("--json", o->json, "JSON output: ids, pieces, texts, special, count");
                 sub.add_flag("--no-special", o->no_special,

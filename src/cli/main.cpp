@@ -18,8 +18,9 @@ std::vector<CommandSpec>& command_registry() {
 
 void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--model,-m", o.model,
-                 "Model: a .gguf file or a directory with config.json, *.safetensors and "
-                 "tokenizer.json (default: SmolLM2-135M-Instruct Q4_1 fetched by scripts/setup.sh)");
+                 "Model: a .gguf file, a directory with config.json, *.safetensors and "
+                 "tokenizer.json, or an installed model's name (`reasonscope models`; default: "
+                 "smollm2-135m, fetched by scripts/setup.sh)");
   sub.add_option("--device", o.device, "cpu or cuda[:N]")->capture_default_str();
   sub.add_option("--dtype", o.dtype, "Weight/compute dtype: f32, bf16 or f16")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}))
@@ -36,15 +37,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
                  "Apply a weight edit (safetensors of weight deltas, e.g. from `edit creme`) after loading");
 }
 
-std::string resolve_model_path(const ModelOptions& o) {
-  std::string p = o.model.empty() ? default_model_path() : o.model;
-  if (::access(p.c_str(), R_OK) != 0) {
-    if (o.model.empty())
-      fail(p, ": default model not found; run scripts/setup.sh (or pass --model)");
-    fail(p, ": cannot read model (no such file or directory)");
-  }
-  return p;
-}
+std::string resolve_model_path(const ModelOptions& o) { return resolve_model(o.model); }
 
 }  // namespace rs::cli
 

@@ -1,6 +1,10 @@
 #include "core/paths.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+
+#include "core/error.h"
 
 namespace rs {
 
@@ -11,14 +15,51 @@ std::string cache_dir() {
   return std::string(home && *home ? home : "/tmp") + "/.cache/reasonscope";
 }
 
-std::string default_model_path() {
-  if (const char* m = std::getenv("REASONSCOPE_MODEL"); m && *m) return m;
-  return cache_dir() + "/models/" + kDefaultModelFile;
+const KnownModel* find_known_model(std::string_view name) {
+  for (const KnownModel& m : kKnownModels)
+    if (name == m.name) return &m;
+  return nullptr;
 }
 
-std::string gemma3_model_path() {
-  if (const char* m = std::getenv("REASONSCOPE_GEMMA3"); m && *m) return m;
-  return cache_dir() + "/models/" + kGemma3ModelFile;
+std::string known_model_names() {
+  std::string out;
+  for (const KnownModel& m : kKnownModels) out += (out.empty() ? "" : ", ") + std::string(m.name);
+  return out;
 }
+
+std::string known_model_path(const KnownModel& m) {
+  if (m.env)
+    if (const char* p = std::getenv(m.env); p && *p) return p;
+  return cache_dir() + "/models/" + m.file;
+}
+
+std::string install_command(const KnownModel& m) {
+  if (&m == &kKnownModels[0]) return "scripts/setup.sh";
+  return std::string("scripts/setup.sh --with ") + m.name;
+}
+
+std::string resolve_model(const std::string& name_or_path) {
+  const auto readable = [](const std::string& p) { return ::access(p.c_str(), R_OK) == 0; };
+  if (name_or_path.empty()) {
+    const std::string p = default_model_path();
+    if (!readable(p))
+      fail_as(ExitCode::kModel, p, ": default model not found; run scripts/setup.sh (or pass --model)");
+    return p;
+  }
+  if (readable(name_or_path)) return name_or_path;
+  if (const KnownModel* m = find_known_model(name_or_path)) {
+    const std::string p = known_model_path(*m);
+    if (!readable(p))
+      fail_as(ExitCode::kModel, "model ", m->name, " is not installed (no file ", p, "); install it with ",
+              install_command(*m));
+    return p;
+  }
+  fail_as(ExitCode::kModel, name_or_path, ": cannot read model (no such file or directory) and not a known model name (",
+          known_model_names(), "; see `reasonscope models`)");
+}
+
+std::string default_model_path() { return known_model_path(kKnownModels[0]); }
+
+std::string gemma3_model_path() { return known_model_path(kKnownModels[1]); }
 
 }  // namespace rs
