@@ -7,8 +7,9 @@
 # Build directories live under build/ and are reused, so a second run only rebuilds changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CI also installs the Gemma 3 270M file, so the Gemma tests (which skip only when it is absent) run.
-./scripts/setup.sh --with gemma3
+# CI also installs Gemma 3 270M and Qwen2.5-Coder-0.5B (491 MB), so their tests (which skip only
+# when the file is absent) run; the qwen2.5-coder-1.5b cases run where it is installed.
+./scripts/setup.sh --with gemma3,qwen2.5-coder-0.5b
 
 JOBS=${JOBS:-$(nproc)}
 export REASONSCOPE_MODEL="${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
