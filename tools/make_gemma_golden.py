@@ -26,6 +26,8 @@ import os
 import random
 import sys
 
+import golden_common
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT = os.path.join(REPO, "tests", "golden", "gemma3")
@@ -63,63 +65,13 @@ PROMPTS = [
 
 
 # ----------------------------------------------------------------------------- tokenizer strings
+# Gemma's control tokens as plain text here: they are not parsed (add_special_tokens=False).
+GEMMA_SPECIALS = ["<bos>", "<start_of_turn>user\nhi<end_of_turn>", "<eos> text", "<pad>"]
+
+
 def tokenizer_strings():
     """>= 200 strings: whitespace runs, code indentation, multilingual text, emoji, digits."""
-    s = []
-    for n in range(1, 33):                       # runs of spaces, alone and between words
-        s.append("a" + " " * n + "b")
-    for n in (1, 2, 3, 5, 8, 16, 31, 40):
-        s.append(" " * n)
-        s.append("word" + " " * n)
-        s.append(" " * n + "word")
-        s.append("\t" * min(n, 6) + "x")
-        s.append("\n" * min(n, 6) + "y" + " " * n + "\n")
-    s += ["Hello  world", "Hello   world", "Hello world", " Hello world", "Hello\u3000world",
-          "  leading", "trailing  ", "a \t b", "a\n \n b", "\r\n\r\n", "x\u00a0y"]
-    code = [
-        "def f(x):\n    return x ** 2\n",
-        "class A:\n    def __init__(self):\n        self.x = 1\n\n    def g(self):\n        pass\n",
-        "if (a) {\n  b();\n} else {\n\tc();\n}\n",
-        "for i in range(10):\n        if i % 2:\n            print(i)\n",
-        "    indented four\n        eight\n            twelve\n",
-        "<div>\n  <p class=\"x\">Hi</p>\n</div>",
-        "SELECT a, b FROM t WHERE x >= 10 AND y != 'z';",
-        "x = [1,2,3]  # comment\ny = {'k': None}",
-        "#include <vector>\nint main() { return 0; }\n",
-        "    \n    \n",
-        "fn main() {\n    let v: Vec<u8> = vec![];\n}\n",
-        "$ ls -la | grep \"txt\" > out.log 2>&1",
-    ]
-    s += code
-    multi = [
-        "Straße und Größe", "Ça va? Très bien.", "naïve café résumé", "Ελληνικά γράμματα",
-        "Привет, как дела?", "日本語のテキストです。", "中文文本测试", "한국어 문장입니다",
-        "العربية نص", "עברית טקסט", "हिन्दी पाठ", "ภาษาไทย", "Tiếng Việt có dấu",
-        "Türkçe ğüşıöç", "Polski: zażółć gęślą jaźń", "Ærø Øst Å", "Íslenska þ ð",
-        "Kiswahili ni lugha", "Português: coração, ação", "Español: ¿qué tal? ¡Hola!",
-    ]
-    s += multi
-    emoji = ["🙂", "I ❤️ NY", "👍🏽 ok", "🇫🇷🇩🇪", "👨‍👩‍👧‍👦 family", "✨🚀✨", "a😀b😃c", "🤖  robot",
-             "emoji at end 🎉", "♠♥♦♣", "☃ snow", "°C ± µm"]
-    s += emoji
-    digits = ["0", "7", "42", "123", "2024", "1234567890", "3.14159", "1,000,000", "-17", "+1 (555) 010-9999",
-              "0x1F", "1e-9", "v2.3.11", "12:30:05", "2026-12-01", "99.9%", "$1,234.56", "€3,000",
-              "1st 2nd 3rd 4th", "x1 y22 z333"]
-    s += digits
-    specials = ["<bos>", "<start_of_turn>user\nhi<end_of_turn>", "<eos> text", "<pad>"]
-    s += specials   # plain text here: control tokens are not parsed (add_special_tokens=False)
-    rng = random.Random(20261201)
-    alphabet = ("abcdefghijklmnopqrstuvwxyz ABCXYZ   0123456789 \t\n.,;:!?'\"()[]{}<>/\\-_=+*&^%$#@~`|"
-                "éüßñøçα日本語😀🙂")
-    while len(s) < 260:
-        n = rng.randint(1, 40)
-        s.append("".join(rng.choice(alphabet) for _ in range(n)))
-    seen, out = set(), []
-    for x in s:
-        if x not in seen:
-            seen.add(x)
-            out.append(x)
-    return out
+    return golden_common.tokenizer_strings(GEMMA_SPECIALS)
 
 
 def llamacpp_ids(model, strings):
@@ -127,9 +79,7 @@ def llamacpp_ids(model, strings):
     31 spaces the two references differ: llama.cpp (like SentencePiece's longest-prefix match of
     user-defined pieces) takes the longest piece first (40 spaces = 31 + 9), while transformers'
     GGUF-built tokenizer splits them by merges (16 + 24)."""
-    from llama_cpp import Llama
-    llm = Llama(model_path=model, vocab_only=True, verbose=False)
-    return [llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) for t in strings]
+    return golden_common.llamacpp_ids(model, strings)
 
 
 def add_llamacpp_ids(model, path):
