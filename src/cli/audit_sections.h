@@ -36,6 +36,7 @@ struct Skip {
 };
 struct StepFailed {
   std::string step, message;
+  int exit_code = 1;  // the command's exit status (README, "Exit statuses"): 5 = longer than the context
 };
 struct Interrupted {};
 

@@ -91,6 +91,8 @@ void install_interrupt_handler() {
 
 bool interrupted() { return g_signal != 0; }
 
+int stop_status() { return g_signal ? 128 + g_signal : 130; }
+
 int clean_partial_files(const std::string& dir) {
   int touched = 0;
   DIR* d = ::opendir(dir.c_str());
@@ -136,6 +138,9 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
   const pid_t pid = ::fork();
   if (pid < 0) fail("audit: fork failed (", std::strerror(errno), ")");
   if (pid == 0) {
+    // Its own process group: a Ctrl-C at the terminal reaches the audit only, which passes it on
+    // once; two signals would make the child stop at once instead of after its current row.
+    ::setpgid(0, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execv(exe.c_str(), argv.data());
@@ -161,7 +166,11 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
   for (std::string line; std::getline(lines, line);)
     if (line.find_first_not_of(" \r\t") != std::string::npos) r.err_tail = line;
   if (r.err_tail.rfind("error: ", 0) == 0) r.err_tail = r.err_tail.substr(7);
-  if (interrupted()) {
+  // 130 / 143: the child stopped on SIGINT / SIGTERM (its own handler, core/interrupt.h, or the
+  // default action); whether the signal came through us or straight to it, the audit stops too.
+  const bool child_stopped = r.exit_code == static_cast<int>(ExitCode::kInterrupted) ||
+                             r.exit_code == static_cast<int>(ExitCode::kTerminated);
+  if (interrupted() || child_stopped) {
     r.interrupted = true;
     clean_partial_files(clean_dir);
   }

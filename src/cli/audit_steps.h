@@ -27,6 +27,9 @@ struct StepResult {
 // Installs the SIGINT/SIGTERM handler (idempotent).
 void install_interrupt_handler();
 bool interrupted();
+// The audit's own exit status once it stops: 128 + the signal it got (130, 143), else 130 (a
+// child stopped by a signal sent to it alone).
+int stop_status();
 
 // Runs `<this binary> args...`, waits for it, cleans up after an interrupt under `clean_dir`.
 StepResult run_self(const std::vector<std::string>& args, const std::string& clean_dir);

@@ -6,10 +6,12 @@
 // Attaches `label` under `data` the way cmd_data_check.cpp attaches `check`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "data/jsonl.h"
 #include "data/outputs.h"
@@ -22,7 +24,12 @@ struct LabelCliOptions {
   std::string kind, data, out;
   size_t alternatives = 5;
   uint64_t limit = 0;
+  bool resume = false;
 };
+
+// Cases labelled per call of label_cases. Its greedy and scoring batches form within a call, so
+// a fixed chunk makes the batches (and so the bits) the same whether or not the run was resumed.
+constexpr size_t kChunk = 16;
 
 nlohmann::json hop_json(const rs::lens::HopVerdict& v) {
   return {{"greedy", v.greedy}, {"greedy_ok", v.greedy_ok}, {"logp_target", v.logp_target},
@@ -33,33 +40,62 @@ nlohmann::json hop_json(const rs::lens::HopVerdict& v) {
 void run_label(const LabelCliOptions& o) {
   using namespace rs;
   if (o.kind != "twohop") fail("data label: unknown kind '", o.kind, "' (expected twohop)");
-  const std::vector<lens::TwohopCase> cases = lens::read_twohop_cases(o.data, o.limit);
-  const std::vector<data::JsonlRow> rows = data::read_jsonl(o.data);
+  const std::vector<lens::TwohopCase> cases =
+      classify(ExitCode::kBadInput, [&] { return lens::read_twohop_cases(o.data, o.limit); });
+  const std::vector<data::JsonlRow> rows = classify(ExitCode::kBadInput, [&] { return data::read_jsonl(o.data); });
   cli::LoadedModel lm = cli::load_for_cli(o.model);
   const lens::AnswerPools pools = lens::make_answer_pools(cases);
   lens::LabelOptions lo;
   lo.alternatives = o.alternatives;
-  const auto labels = lens::label_cases(lm.model, *lm.tokenizer, cases, pools, lo);
+  // Chunks finished before an interrupt (cli/checkpoint.h): each case's labels as written.
+  const nlohmann::json settings = {{"command", "data label twohop"}, {"data", cli::file_fingerprint(o.data)},
+                                   {"alternatives", o.alternatives}, {"limit", o.limit},
+                                   {"model", cli::model_settings(o.model, lm.path)}};
+  cli::Checkpoint ck(cli::checkpoint_dir_for_out_file(o.out), settings, o.resume, "data label");
+  const size_t n_chunks = (cases.size() + kChunk - 1) / kChunk;
   std::map<std::string, int> counts, counts_greedy, counts_prob;
   for (const auto& n : lens::category_names()) counts[n] = counts_greedy[n] = counts_prob[n] = 0;
   std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    nlohmann::json row = rows[i].value;
-    const auto& lab = labels[i];
-    row["category"] = lab.category;
-    row["wrong_answer"] = lab.wrong_answer;
-    row["label"] = {{"first_hop", hop_json(lab.first)}, {"second_hop", hop_json(lab.second)},
-                    {"composition", hop_json(lab.composed)}};
-    counts[lab.category]++;
-    counts_greedy[lens::categorize(lab.first.greedy_ok, lab.second.greedy_ok, lab.composed.greedy_ok)]++;
-    counts_prob[lens::categorize(lab.first.prob_ok, lab.second.prob_ok, lab.composed.prob_ok)]++;
-    out.push_back(std::move(row));
+  rs::Progress progress("data label", cases.size());
+  for (size_t ch = 0; ch < n_chunks; ++ch) {
+    const size_t begin = ch * kChunk, end = std::min(cases.size(), begin + kChunk);
+    const std::string key = std::to_string(ch);
+    const nlohmann::json* prev = ck.find(key);
+    if (!prev) {
+      ck.check_interrupt(n_chunks);
+      const std::vector<lens::TwohopCase> part(cases.begin() + static_cast<std::ptrdiff_t>(begin),
+                                               cases.begin() + static_cast<std::ptrdiff_t>(end));
+      const auto labels = lens::label_cases(lm.model, *lm.tokenizer, part, pools, lo);
+      nlohmann::json js = nlohmann::json::array();
+      for (const auto& lab : labels)
+        js.push_back({{"category", lab.category}, {"wrong_answer", lab.wrong_answer},
+                      {"label", {{"first_hop", hop_json(lab.first)}, {"second_hop", hop_json(lab.second)},
+                                 {"composition", hop_json(lab.composed)}}}});
+      prev = &ck.add(key, {{"labels", js}});
+    }
+    const nlohmann::json& labels = prev->at("labels");
+    for (size_t i = begin; i < end; ++i) {
+      nlohmann::json row = rows[i].value;
+      const nlohmann::json& lab = labels.at(i - begin);
+      row["category"] = lab.at("category");
+      row["wrong_answer"] = lab.at("wrong_answer");
+      row["label"] = lab.at("label");
+      const nlohmann::json &f = row["label"]["first_hop"], &s = row["label"]["second_hop"], &c = row["label"]["composition"];
+      counts[lab.at("category").get<std::string>()]++;
+      counts_greedy[lens::categorize(f["greedy_ok"].get<bool>(), s["greedy_ok"].get<bool>(), c["greedy_ok"].get<bool>())]++;
+      counts_prob[lens::categorize(f["prob_ok"].get<bool>(), s["prob_ok"].get<bool>(), c["prob_ok"].get<bool>())]++;
+      out.push_back(std::move(row));
+    }
+    progress.tick(end - begin);
   }
+  ck.check_interrupt(n_chunks);
+  progress.done();
   data::write_jsonl(o.out, out);
   nlohmann::json summary{{"command", "data label twohop"}, {"data", o.data}, {"n", cases.size()},
                          {"categories", counts}, {"categories_greedy_only", counts_greedy},
                          {"categories_prob_only", counts_prob}};
   std::printf("%s\n", summary.dump(2).c_str());
+  ck.remove();
 }
 
 void add_label(CLI::App& data) {
@@ -77,6 +113,7 @@ void add_label(CLI::App& data) {
   label->add_option("--out,-o", o->out, "Labelled cases (JSONL)")->required();
   label->add_option("--alternatives", o->alternatives, "Alternatives per hop")->capture_default_str();
   label->add_option("--limit", o->limit, "Only the first N rows");
+  label->add_flag("--resume", o->resume, "Continue an interrupted run from the chunks finished in OUT.resume/");
   label->callback([o] { run_label(*o); });
 }
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
 #include "data/jsonl.h"
@@ -31,6 +32,7 @@ struct ScoreOptions {
   int64_t stride = 0;
   bool token_logprobs = false;
   int64_t limit = 0;
+  bool resume = false;
   SteerCliOptions steer;
 };
 
@@ -46,7 +48,7 @@ std::string text_field(const data::JsonlRow& r, const std::string& file, const s
 void run_score(const ScoreOptions& o) {
   // Read and check every row before loading the model: bad input fails fast and writes nothing.
   std::vector<data::JsonlRow> rows;
-  {
+  classify(ExitCode::kBadInput, [&] {
     data::JsonlReader reader(o.data);
     data::JsonlRow r;
     while (reader.next(r)) {
@@ -55,13 +57,20 @@ void run_score(const ScoreOptions& o) {
       rows.push_back(std::move(r));
       if (o.limit > 0 && static_cast<int64_t>(rows.size()) >= o.limit) break;
     }
-  }
-  if (rows.empty()) fail(o.data, ": no rows to score");
+  });
+  if (rows.empty()) fail_as(ExitCode::kBadInput, o.data, ": no rows to score");
   LoadedModel lm = load_for_cli(o.model);
   const tok::Tokenizer& t = *lm.tokenizer;
   Hooks steering(lm.model.config);
   Hooks* hooks = apply_steer_options(o.steer, lm.model, steering) ? &steering : nullptr;
   make_dirs(o.out);
+  // Rows finished before an interrupt (cli/checkpoint.h), keyed by input line.
+  const nlohmann::json settings = {
+      {"command", "score"}, {"data", file_fingerprint(o.data)}, {"field", o.field}, {"prefix_field", o.prefix_field},
+      {"window", o.window}, {"stride", o.stride}, {"token_logprobs", o.token_logprobs},
+      {"model", model_settings(o.model, lm.path)}, {"steer", files_fingerprint(o.steer.files)},
+      {"steer_layer", o.steer.layers}, {"steer_alpha", o.steer.alphas}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "score");
 
   const auto t0 = std::chrono::steady_clock::now();
   data::JsonlWriter examples(o.out + "/examples.jsonl");
@@ -69,7 +78,8 @@ void run_score(const ScoreOptions& o) {
   int64_t total_tokens = 0;
   std::vector<double> row_ppl;
   Progress progress("score", rows.size());
-  for (const auto& r : rows) {
+  // One row's result, from the row alone (a resumed run reads it back instead).
+  auto score_row = [&](const data::JsonlRow& r) {
     const std::string where = str(o.data, ":", r.line);
     const std::string text = text_field(r, o.data, o.field);
     nlohmann::json ex;
@@ -80,7 +90,7 @@ void run_score(const ScoreOptions& o) {
       std::vector<int32_t> ids32 = t.encode(text, true, true);
       std::vector<int64_t> ids(ids32.begin(), ids32.end());
       if (ids.size() < 2)
-        fail(where, ": field '", o.field, "' has ", ids.size(),
+        fail_as(ExitCode::kBadInput, where, ": field '", o.field, "' has ", ids.size(),
              " token(s); perplexity needs at least 2 (the first is only context)");
       PerplexityOptions po;
       po.window = o.window;
@@ -93,8 +103,8 @@ void run_score(const ScoreOptions& o) {
       const std::string prefix = text_field(r, o.data, o.prefix_field);
       std::vector<int32_t> p32 = t.encode(prefix, true, true), c32 = t.encode(text, false, true);
       std::vector<int64_t> p(p32.begin(), p32.end()), c(c32.begin(), c32.end());
-      if (p.empty()) fail(where, ": field '", o.prefix_field, "' gives no tokens; the continuation needs a prefix");
-      if (c.empty()) fail(where, ": field '", o.field, "' is empty; nothing to score");
+      if (p.empty()) fail_as(ExitCode::kBadInput, where, ": field '", o.prefix_field, "' gives no tokens; the continuation needs a prefix");
+      if (c.empty()) fail_as(ExitCode::kBadInput, where, ": field '", o.field, "' is empty; nothing to score");
       check_prompt_fits(lm.model.config, p.size() + c.size(), where);
       ContinuationScore s = score_continuation(lm.model, p, c, hooks);
       lps = s.token_logprobs;
@@ -110,13 +120,23 @@ void run_score(const ScoreOptions& o) {
     ex["mean_logprob"] = sum / n;
     ex["perplexity"] = std::exp(-sum / n);
     if (o.token_logprobs) ex["token_logprobs"] = lps;
+    return ex;
+  };
+  for (const auto& r : rows) {
+    const std::string key = std::to_string(r.line);
+    const nlohmann::json* prev = ck.find(key);
+    if (!prev) ck.check_interrupt(rows.size());
+    const nlohmann::json& ex = prev ? *prev : ck.add(key, score_row(r));
     examples.write(ex);
+    const double sum = ex["sum_logprob"].get<double>();
+    const int64_t n = ex["n_scored"].get<int64_t>();
     total_logprob += sum;
     total_tokens += n;
     row_ppl.push_back(std::exp(-sum / n));
     sum_row_ppl += row_ppl.back();
     progress.tick();
   }
+  ck.check_interrupt(rows.size());
   progress.done();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<double> sorted = row_ppl;
@@ -142,6 +162,7 @@ void run_score(const ScoreOptions& o) {
   };
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
+  ck.remove();
   log_info(str("scored ", rows.size(), " rows, ", total_tokens, " tokens: perplexity ",
                summary["perplexity"].get<double>(), " -> ", o.out));
 }
@@ -161,6 +182,7 @@ Registrar reg{
       sub.add_option("--stride", o->stride, "Window step for long texts (default: window / 2)");
       sub.add_flag("--token-logprobs", o->token_logprobs, "Also write every token's log-probability");
       sub.add_option("--limit", o->limit, "Only the first N rows");
+      sub.add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in --out/resume");
       add_steer_options(sub, o->steer);
       sub.footer(
           "summary.json: n_rows, n_scored_tokens, sum_logprob, mean_logprob, perplexity (over all\n"

@@ -13,9 +13,11 @@ namespace rs::cli {
 
 inline void apply_edit_option(Model& m, const std::string& path) {
   if (path.empty()) return;
-  const lens::WeightEdit e = lens::load_edit(path);
-  lens::apply_edit(m, e, path);
-  log_info(str("applied edit ", path, ": ", e.deltas.size(), " weight delta(s)"));
+  classify(ExitCode::kBadInput, [&] {
+    const lens::WeightEdit e = lens::load_edit(path);
+    lens::apply_edit(m, e, path);
+    log_info(str("applied edit ", path, ": ", e.deltas.size(), " weight delta(s)"));
+  });
 }
 
 }  // namespace rs::cli

@@ -61,10 +61,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with status 0; every real parse error is a usage error.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : static_cast<int>(rs::ExitCode::kUsage);
   } catch (const rs::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return static_cast<int>(e.code());
+    const int code = static_cast<int>(e.code());
+    const bool stopped = e.code() == rs::ExitCode::kInterrupted || e.code() == rs::ExitCode::kTerminated;
+    std::fprintf(stderr, stopped ? "%s\n" : "error: %s\n", e.what());  // stopped: the line says how to resume
+    return code;
   } catch (const std::exception& e) {
     // libtorch's messages carry a C++ backtrace after the first line: keep the sentence only.
     std::string msg = e.what();

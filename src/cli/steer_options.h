@@ -43,8 +43,11 @@ inline bool apply_steer_options(const SteerCliOptions& o, const Model& m, Hooks&
   if (o.alphas.size() > 1 && o.alphas.size() != n)
     fail("--steer-alpha: give one, or one per --steer (", n, "), got ", o.alphas.size());
   for (size_t i = 0; i < n; ++i) {
-    const steer::ControlVectors cv = steer::read_control_vectors(o.files[i]);
-    steer::check_against_model(cv, m.config.d_model, m.config.n_layer, o.files[i]);
+    const steer::ControlVectors cv = classify(ExitCode::kBadInput, [&] {
+      steer::ControlVectors v = steer::read_control_vectors(o.files[i]);
+      steer::check_against_model(v, m.config.d_model, m.config.n_layer, o.files[i]);
+      return v;
+    });
     std::vector<int64_t> layers;
     if (!o.layers.empty()) layers.push_back(o.layers.size() == 1 ? o.layers[0] : o.layers[i]);
     const double alpha = o.alphas.empty() ? 1.0 : o.alphas.size() == 1 ? o.alphas[0] : o.alphas[i];

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace rs {
 
@@ -17,11 +18,15 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path_, ": cannot create (", std::strerror(errno), ")");
+  register_temp_file(tmp_);  // a second Ctrl-C ends the process at once: the handler unlinks it
 }
 
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_.c_str());
+  if (!committed_) {
+    ::unlink(tmp_.c_str());
+    unregister_temp_file(tmp_);
+  }
 }
 
 void AtomicFile::write(const void* data, size_t n) {
@@ -46,6 +51,7 @@ void AtomicFile::commit() {
   if (::rename(tmp_.c_str(), path_.c_str()) != 0)
     fail(path_, ": rename from ", tmp_, " failed (", std::strerror(errno), ")");
   committed_ = true;
+  unregister_temp_file(tmp_);
 }
 
 void write_file_atomic(const std::string& path, std::string_view contents) {

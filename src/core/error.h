@@ -18,7 +18,8 @@ enum class ExitCode : int {
   kBadInput = 3,       // a data file is malformed (JSONL row, calibration, heads, vectors, edits)
   kModel = 4,          // the model cannot be loaded (missing, truncated, hostile, unsupported)
   kTooLong = 5,        // an input is longer than the model's context
-  kInterrupted = 130,  // SIGINT (128 + 2); SIGTERM gives 143 (128 + 15)
+  kInterrupted = 130,  // SIGINT (128 + 2), after the command stopped cleanly (core/interrupt.h)
+  kTerminated = 143,   // SIGTERM (128 + 15), likewise
 };
 
 class Error : public std::runtime_error {
@@ -58,6 +59,19 @@ template <typename... Args>
 template <typename... Args>
 [[noreturn]] void fail_as(ExitCode code, const Args&... args) {
   throw Error(rs::str(args...), code);
+}
+
+// Runs f(); an rs::Error of the unclassified kind (kFailure) leaving it is re-thrown as `code`,
+// so a reader's many checks share one class (every error while reading a calibration file is
+// kBadInput, every error while loading a model is kModel). Classified errors pass unchanged.
+template <typename F>
+decltype(auto) classify(ExitCode code, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kFailure) throw;
+    throw Error(e.what(), code);
+  }
 }
 
 }  // namespace rs

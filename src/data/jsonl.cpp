@@ -84,7 +84,7 @@ size_t find_invalid_utf8(std::string_view s) {
 
 JsonlReader::JsonlReader(const std::string& path, JsonlOptions opts) : path_(path), opts_(opts) {
   fp_ = std::fopen(path.c_str(), "rb");
-  if (!fp_) fail(path, ": cannot open for reading (", std::strerror(errno), ")");
+  if (!fp_) fail_as(ExitCode::kBadInput, path, ": cannot open for reading (", std::strerror(errno), ")");
 }
 
 JsonlReader JsonlReader::from_string(std::string contents, const std::string& name,
@@ -191,7 +191,7 @@ void JsonlReader::skip_long_line() {
     pos_ = end_;
     if (!fill()) break;
   }
-  fail(path_, ":", line_, ": line longer than the limit of ", opts_.max_line_bytes, " bytes");
+  fail_as(ExitCode::kBadInput, path_, ":", line_, ": line longer than the limit of ", opts_.max_line_bytes, " bytes");
 }
 
 bool JsonlReader::next(JsonlRow& row) {
@@ -201,7 +201,7 @@ bool JsonlReader::next(JsonlRow& row) {
     if (!is_blank(line)) break;
   }
   if (rs::json_nesting_depth(line) > kMaxDepth)
-    fail(path_, ":", line_, ": JSON nested deeper than ", kMaxDepth, " levels");
+    fail_as(ExitCode::kBadInput, path_, ":", line_, ": JSON nested deeper than ", kMaxDepth, " levels");
   // The JSON parser already refuses ill-formed UTF-8 (inside strings it checks the well-formed
   // byte sequences of Unicode Table 3-7; outside strings any non-ASCII byte is a syntax error),
   // so the separate UTF-8 scan runs only on failure, to name the byte column precisely.
@@ -210,14 +210,14 @@ bool JsonlReader::next(JsonlRow& row) {
   } catch (const json::parse_error& e) {
     size_t bad = find_invalid_utf8(line);
     if (bad != std::string_view::npos)
-      fail(path_, ":", line_, ": invalid UTF-8 at byte column ", bad + 1, " (byte 0x", std::hex,
+      fail_as(ExitCode::kBadInput, path_, ":", line_, ": invalid UTF-8 at byte column ", bad + 1, " (byte 0x", std::hex,
            static_cast<unsigned>(static_cast<unsigned char>(line[bad])), std::dec, ")");
-    fail(path_, ":", line_, ": malformed JSON at byte column ", e.byte, ": ",
+    fail_as(ExitCode::kBadInput, path_, ":", line_, ": malformed JSON at byte column ", e.byte, ": ",
          parse_error_detail(e));
   } catch (const json::exception& e) {  // e.g. out_of_range 406: a number too large
     std::string msg = e.what();
     size_t p = msg.find("] ");
-    fail(path_, ":", line_, ": malformed JSON: ", p == std::string::npos ? msg : msg.substr(p + 2));
+    fail_as(ExitCode::kBadInput, path_, ":", line_, ": malformed JSON: ", p == std::string::npos ? msg : msg.substr(p + 2));
   }
   row.line = line_;
   if (const Schema* schema = opts_.schema) {
@@ -227,7 +227,7 @@ bool JsonlReader::next(JsonlRow& row) {
       if (it != row.value.end()) {
         auto [pos, inserted] = seen_ids_.emplace(value_key(*it), line_);
         if (!inserted)
-          fail(path_, ":", line_, ": field '", schema->unique_field, "': duplicate value ",
+          fail_as(ExitCode::kBadInput, path_, ":", line_, ": field '", schema->unique_field, "': duplicate value ",
                it->dump(), " (first on line ", pos->second, ")");
       }
     }

@@ -311,7 +311,7 @@ std::string row_problem(const Schema& schema, const json& row, const std::string
 
 void validate_row(const Schema& schema, const json& row, const std::string& file, uint64_t line) {
   std::string p = row_problem(schema, row, file, line);
-  if (!p.empty()) throw Error(p);
+  if (!p.empty()) throw Error(p, ExitCode::kBadInput);
 }
 
 }  // namespace rs::data

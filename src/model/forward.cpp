@@ -273,7 +273,7 @@ at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor
   }
   const int64_t max_pos = pos.max().item<int64_t>();
   if (c.n_ctx_train > 0 && max_pos >= c.n_ctx_train)
-    fail("forward: position ", max_pos, " is beyond the model's context of ", c.n_ctx_train, " tokens (", c.source, ")");
+    fail_as(ExitCode::kTooLong, "forward: position ", max_pos, " is beyond the model's context of ", c.n_ctx_train, " tokens (", c.source, ")");
 
   at::Tensor key_mask = mask;
   if (cache) {

@@ -80,7 +80,7 @@ void check_prompt_fits(const ModelConfig& cfg, size_t n_tokens, const std::strin
     fail(what, ": empty prompt (0 tokens); give at least one token of text");
   const int64_t need = static_cast<int64_t>(n_tokens) + extra_tokens;
   if (cfg.n_ctx_train > 0 && need > cfg.n_ctx_train)
-    fail(what, ": ", n_tokens, " tokens", extra_tokens ? str(" + ", extra_tokens, " more") : "",
+    fail_as(ExitCode::kTooLong, what, ": ", n_tokens, " tokens", extra_tokens ? str(" + ", extra_tokens, " more") : "",
          " exceed the model's context of ", cfg.n_ctx_train, " tokens (", cfg.source, ")");
 }
 

@@ -203,7 +203,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
   }
   const int64_t max_pos = *std::max_element(ws.pos.begin(), ws.pos.end());
   if (c.n_ctx_train > 0 && max_pos >= c.n_ctx_train)
-    fail("forward: position ", max_pos, " is beyond the model's context of ", c.n_ctx_train, " tokens (", c.source, ")");
+    fail_as(ExitCode::kTooLong, "forward: position ", max_pos, " is beyond the model's context of ", c.n_ctx_train, " tokens (", c.source, ")");
 
   // Key mask over all K columns (cached ones first); the cache keeps it as a tensor.
   at::Tensor new_mask = mask.defined() ? mask : at::ones({B, T}, at::kLong);

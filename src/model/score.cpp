@@ -55,7 +55,7 @@ std::vector<ContinuationScore> score_continuations(
     seqs[i] = prefixes[i];
     seqs[i].insert(seqs[i].end(), continuations[i].begin(), continuations[i].end());
     if (cfg.n_ctx_train > 0 && static_cast<int64_t>(seqs[i].size()) > cfg.n_ctx_train)
-      fail("score: row ", i, ": ", seqs[i].size(), " tokens exceed the model's context of ",
+      fail_as(ExitCode::kTooLong, "score: row ", i, ": ", seqs[i].size(), " tokens exceed the model's context of ",
            cfg.n_ctx_train, " tokens");
   }
   at::NoGradGuard no_grad;
@@ -98,7 +98,7 @@ PerplexityResult perplexity(const Model& m, const std::vector<int64_t>& tokens,
   int64_t W = opts.window;
   if (W <= 0) W = cfg.n_ctx_train > 0 ? std::min<int64_t>(cfg.n_ctx_train, 2048) : 2048;
   if (cfg.n_ctx_train > 0 && W > cfg.n_ctx_train)
-    fail("perplexity: window of ", W, " tokens exceeds the model's context of ", cfg.n_ctx_train);
+    fail_as(ExitCode::kUsage, "perplexity: window of ", W, " tokens exceeds the model's context of ", cfg.n_ctx_train);
   if (W < 2) fail("perplexity: window must be >= 2 tokens, got ", W);
   const int64_t S = opts.stride > 0 ? opts.stride : std::max<int64_t>(1, W / 2);
   if (S > W - 1) fail("perplexity: stride ", S, " must be < window ", W, " (windows must overlap)");
