@@ -47,6 +47,11 @@ std::string num(double v, int digits = 2) {
   s << v;
   return s.str();
 }
+// An entry's "layer" as the summaries write it (core/layers.h): "embed" or the block index.
+std::string layer_text(const json& entry) {
+  const json l = entry.value("layer", json());
+  return l.is_string() ? l.get<std::string>() : l.dump();
+}
 double get(const json& j, const std::string& k, double dflt = kNaN) {
   auto it = j.find(k);
   return it != j.end() && it->is_number() ? it->get<double>() : dflt;
@@ -549,8 +554,8 @@ Finding judge_cluster(const json& s) {
   const double ari = b.value("ari", kNaN), sh = b.value("ari_shuffled", kNaN), tari = t.value("ari", kNaN);
   f.text = str("Hidden states of ", s.value("n_rows", 0), " instructions (", s.value("n_classes", 0),
                " tasks, each named by a made-up keyword, written in ", s.at("by_template").value("n_classes", 0),
-               " template styles): k-means groups them by task with ARI ", num(ari), " at best (layer ", b.value("layer", -1),
-               "; shuffled labels ", num(sh), "), and by template style with ARI ", num(tari), " (layer ", t.value("layer", -1), "): ",
+               " template styles): k-means groups them by task with ARI ", num(ari), " at best (layer ", layer_text(b),
+               "; shuffled labels ", num(sh), "), and by template style with ARI ", num(tari), " (layer ", layer_text(t), "): ",
                ari >= 0.5 ? "the model represents the task." : (tari > ari + 0.2 ? "the model groups instructions by their wording, not by their task."
                                                                                  : "little task structure in the hidden states."));
   f.strength = ari >= 0.5 ? "strong" : "weak";

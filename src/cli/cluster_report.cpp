@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/layers.h"
 #include "report/report.h"
 #include "stats/pca.h"
 
@@ -34,13 +35,18 @@ report::ScatterChart pca_scatter(const at::Tensor& x, const std::vector<int64_t>
   return s;
 }
 
+// "embed" or "block l" (core/layers.h).
+std::string label(int64_t layer) {
+  return layer == kEmbedLayer ? "embed" : "block " + std::to_string(layer);
+}
+
 // One line per layer of `metric` over steps for one split.
 report::LineChart metric_over_steps(const json& curves, const std::string& split,
                                     const std::string& metric, const std::string& title) {
   std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> by_layer;
   for (const auto& p : curves)
     if (p["split"] == split) {
-      auto& [x, y] = by_layer[p["layer"].get<int64_t>()];
+      auto& [x, y] = by_layer[p["layer"] == "embed" ? kEmbedLayer : p["layer"].get<int64_t>()];
       x.push_back(p["step"].get<double>());
       y.push_back(p[metric].get<double>());
     }
@@ -51,7 +57,7 @@ report::LineChart metric_over_steps(const json& curves, const std::string& split
   c.y_include_lo = 0;
   c.y_include_hi = 1;
   for (auto& [layer, xy] : by_layer)
-    c.add(layer == 0 ? "layer 0 (embeddings)" : "layer " + std::to_string(layer), xy.first, xy.second);
+    c.add(label(layer), xy.first, xy.second);
   return c;
 }
 
@@ -70,8 +76,8 @@ void write_cluster_train_report(const cluster::TrainResult& r, const json& summa
       .meta("paper", "Wu & Varshney, Transformer-based Causal Language Models Perform Clustering, arXiv 2402.12151");
   const size_t last = r.ari_by_layer.size() - 1;
   rep.verdict(str("Validation accuracy ", fmt(100 * r.val_accuracy, 1), "% (train ", fmt(100 * r.train_accuracy, 1),
-                  "%). Final validation ARI: layer 0 (embeddings) ", fmt(r.ari_by_layer[0]), ", last layer ",
-                  fmt(r.ari_by_layer[last]), "."),
+                  "%). Final validation ARI: ", label(r.layers[0]), " ", fmt(r.ari_by_layer[0]), ", ",
+                  label(r.layers[last]), " ", fmt(r.ari_by_layer[last]), "."),
               r.val_accuracy >= 0.95 ? report::Tone::Positive : report::Tone::Warning);
   rep.section("Clustering over training")
       .text("k-means (k = number of tasks, k-means++, 10 restarts) on the hidden state of every layer; "
@@ -101,9 +107,9 @@ void write_cluster_train_report(const cluster::TrainResult& r, const json& summa
   const size_t early = std::min<size_t>(1, last);
   if (!r.first_val_states.empty())
     rep.chart(pca_scatter(r.first_val_states[last], r.val_labels, r.task_names,
-                          str("layer ", last, " at step ", r.first_eval_step, " (untrained)")));
-  rep.chart(pca_scatter(r.final_val_states[early], r.val_labels, r.task_names, str("layer ", early, " at step ", r.steps)));
-  rep.chart(pca_scatter(r.final_val_states[last], r.val_labels, r.task_names, str("layer ", last, " at step ", r.steps)));
+                          str(label(r.layers[last]), " at step ", r.first_eval_step, " (untrained)")));
+  rep.chart(pca_scatter(r.final_val_states[early], r.val_labels, r.task_names, str(label(r.layers[early]), " at step ", r.steps)));
+  rep.chart(pca_scatter(r.final_val_states[last], r.val_labels, r.task_names, str(label(r.layers[last]), " at step ", r.steps)));
   rep.section("Command").code(summary.value("command_line", std::string("reasonscope cluster train")));
   rep.write(path);
 }
@@ -119,7 +125,7 @@ void write_cluster_analyze_report(const cluster::AnalyzeResult& r, const json& s
   size_t best = 0;
   for (size_t i = 0; i < r.scores.size(); ++i)
     if (r.scores[i].ari > r.scores[best].ari) best = i;
-  rep.verdict(str("Best layer ", r.layers[best], ": ARI ", fmt(r.scores[best].ari), ", NMI ", fmt(r.scores[best].nmi),
+  rep.verdict(str("Best layer: ", label(r.layers[best]), ": ARI ", fmt(r.scores[best].ari), ", NMI ", fmt(r.scores[best].nmi),
                   " (shuffled labels: ARI ", fmt(r.shuffled[best].ari), ", NMI ", fmt(r.shuffled[best].nmi), ")."));
   std::vector<double> x, ari, nmi, sil, ari0, nmi0, sil0;
   for (size_t i = 0; i < r.layers.size(); ++i) {
@@ -129,7 +135,7 @@ void write_cluster_analyze_report(const cluster::AnalyzeResult& r, const json& s
   }
   report::LineChart c;
   c.title = "Agreement of k-means clusters with the label, per layer";
-  c.x_label = "layer (0 = embeddings)";
+  c.x_label = "block (embed plotted at -1)";
   c.y_label = "score";
   c.y_include_lo = 0;
   c.y_include_hi = 1;
@@ -137,14 +143,14 @@ void write_cluster_analyze_report(const cluster::AnalyzeResult& r, const json& s
   rep.section("Per layer").chart(c);
   report::LineChart s;
   s.title = "Silhouette of the label groups, per layer";
-  s.x_label = "layer (0 = embeddings)";
+  s.x_label = "block (embed plotted at -1)";
   s.y_label = "silhouette";
   s.add("labels", x, sil).add("shuffled labels", x, sil0, true);
   rep.chart(s);
   rep.section("Hidden states, first two principal components");
   const size_t early = std::min<size_t>(1, r.layers.size() - 1), late = r.layers.size() - 1;
   for (size_t i : {early, late})
-    rep.chart(pca_scatter(r.states[i], r.labels.ids, r.labels.names, str("layer ", r.layers[i])));
+    rep.chart(pca_scatter(r.states[i], r.labels.ids, r.labels.names, label(r.layers[i])));
   rep.write(path);
 }
 

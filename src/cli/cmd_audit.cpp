@@ -24,6 +24,7 @@
 #include "cli/command.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/layers.h"
 #include "core/log.h"
 #include "data/outputs.h"
 #include "report/chart.h"
@@ -316,7 +317,10 @@ void run_audit(const AuditOptions& o) {
   c.budget = o.budget;
   c.seed = o.seed;
   c.threads = o.threads;
-  c.stamp = {{"model", c.model}, {"budget", c.budget}, {"seed", c.seed}, {"dtype", c.dtype}, {"device", c.device}};
+  // The layer convention is part of the stamp: sections finished before it (cluster numbered the
+  // embeddings 0) are recomputed rather than reused with the old numbering.
+  c.stamp = {{"model", c.model}, {"budget", c.budget}, {"seed", c.seed}, {"dtype", c.dtype}, {"device", c.device},
+             {"layer_convention_version", kLayerConventionVersion}};
   install_interrupt_handler();
   make_dirs(c.out);
   clean_partial_files(c.out);  // leftovers of a run killed outright (SIGKILL)

@@ -17,6 +17,10 @@ namespace rs::cli {
 namespace {
 using nlohmann::json;
 
+json layers_of(const std::vector<int64_t>& layers) {
+  return data::layers_json(std::vector<int>(layers.begin(), layers.end()));
+}
+
 // ------------------------------------------------------------------------------------ train
 struct TrainCli {
   cluster::TrainConfig cfg;
@@ -44,7 +48,7 @@ void run_train(const TrainCli& o) {
       {"vocab_size", r.vocab_size},
       {"n_train_rows", r.n_train_rows},
       {"n_val_rows", r.n_val_rows},
-      {"layers", "0 = embeddings (hook_embed), l = blocks.{l-1}.hook_resid_post"},
+      {"layers", layers_of(r.layers)},
       {"curves", {{"clustering", clustering}, {"accuracy", accuracy}}},
       {"final", {{"train_accuracy", r.train_accuracy}, {"val_accuracy", r.val_accuracy},
                  {"ari_by_layer", r.ari_by_layer}, {"nmi_by_layer", r.nmi_by_layer},
@@ -55,6 +59,7 @@ void run_train(const TrainCli& o) {
                   {"eval_s", t.eval_s}, {"checkpoint_s", t.checkpoint_s},
                   {"steps_per_s", t.steps_run > 0 ? t.steps_run / (t.forward_s + t.backward_s + t.optimizer_s) : 0.0}}},
   };
+  data::stamp_layer_convention(summary);
   summary["command_line"] =
       str("reasonscope cluster train --tasks ", c.tasks, " --distributions ", c.distributions, " --layers ", c.layers,
           " --d-model ", c.d_model, " --heads ", c.heads, " --steps ", c.steps, " --batch ", c.batch, " --lr ", c.lr,
@@ -83,7 +88,8 @@ void add_train(CLI::App& parent) {
   auto& c = o->cfg;
   sub->add_option("--tasks", c.tasks, "Number of tasks T")->capture_default_str();
   sub->add_option("--distributions", c.distributions, "Instruction distributions M")->capture_default_str();
-  sub->add_option("--layers", c.layers, "Transformer blocks")->capture_default_str();
+  sub->add_option("--layers", c.layers, "Number of transformer blocks of the model trained (a count; "
+                  "every block and the embeddings are clustered)")->capture_default_str();
   sub->add_option("--d-model", c.d_model, "Residual width")->capture_default_str();
   sub->add_option("--heads", c.heads, "Attention heads")->capture_default_str();
   sub->add_option("--steps", c.steps, "Optimizer steps")->capture_default_str();
@@ -103,7 +109,7 @@ void add_train(CLI::App& parent) {
 // ---------------------------------------------------------------------------------- analyze
 struct AnalyzeCli {
   ModelOptions model;
-  std::string data, label_field, text_field = "text", position = "last", layers = "all", out;
+  std::string data, label_field, text_field = "text", position = "last", layers = "embed,all", out;
   int64_t limit = 0;
   int64_t batch = 16;
 };
@@ -138,7 +144,7 @@ void run_analyze(const AnalyzeCli& o) {
   LoadedModel lm = load_for_cli(o.model);
   cluster::AnalyzeOptions ao;
   ao.pool = pool;
-  ao.layers = cluster::parse_layer_range(o.layers, lm.model.config.n_layer);
+  for (int l : parse_layers("--layers", o.layers, lm.model.config.n_layer, /*allow_embed=*/true)) ao.layers.push_back(l);
   ao.seed = o.model.seed;
   ao.batch = o.batch;
   make_dirs(o.out);
@@ -147,7 +153,7 @@ void run_analyze(const AnalyzeCli& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json by_layer = json::array();
   for (size_t i = 0; i < r.layers.size(); ++i)
-    by_layer.push_back({{"layer", r.layers[i]}, {"ari", r.scores[i].ari}, {"nmi", r.scores[i].nmi},
+    by_layer.push_back({{"layer", data::layer_json(static_cast<int>(r.layers[i]))}, {"ari", r.scores[i].ari}, {"nmi", r.scores[i].nmi},
                         {"silhouette", r.scores[i].silhouette}, {"ari_shuffled", r.shuffled[i].ari},
                         {"nmi_shuffled", r.shuffled[i].nmi}, {"silhouette_shuffled", r.shuffled[i].silhouette}});
   json summary = {{"command", "cluster analyze"}, {"model", lm.path}, {"data", o.data},
@@ -155,8 +161,9 @@ void run_analyze(const AnalyzeCli& o) {
                   {"position", o.position}, {"n_rows", texts.size()}, {"n_classes", r.labels.n_classes()},
                   {"classes", r.labels.names}, {"n_tokens", r.n_tokens}, {"k", r.labels.n_classes()},
                   {"kmeans_restarts", ao.restarts}, {"seed", ao.seed},
-                  {"layers", "0 = embeddings (hook_embed), l = blocks.{l-1}.hook_resid_post"},
+                  {"layers", layers_of(r.layers)},
                   {"by_layer", by_layer}, {"dtype", o.model.dtype}, {"seconds", seconds}};
+  data::stamp_layer_convention(summary);
   data::JsonlWriter ex(o.out + "/examples.jsonl");
   for (size_t i = 0; i < texts.size(); ++i) {
     json row = {{"id", ids[i]}, {"label", labels[i]}};
@@ -188,7 +195,10 @@ void add_analyze(CLI::App& parent) {
   sub->add_option("--text-field", o->text_field, "Field holding the text")->capture_default_str();
   sub->add_option("--position", o->position, "Hidden state per row: last (token) or mean (over all tokens)")
       ->capture_default_str();
-  sub->add_option("--layers", o->layers, "all, A or A-B (0 = embeddings)")->capture_default_str();
+  sub->add_option("--layers", o->layers,
+                  "Layers to cluster (README, \"Layer convention\"): embed (the token embeddings), all (every "
+                  "block 0..n_layer-1), A-B or A,B,C, combined with commas")
+      ->capture_default_str();
   sub->add_option("--batch", o->batch, "Rows per forward pass")->capture_default_str();
   sub->add_option("--limit", o->limit, "Use only the first N rows");
   sub->add_option("--out", o->out, "Output directory")->required();

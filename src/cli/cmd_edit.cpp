@@ -85,7 +85,7 @@ void run_creme(const CremeCliOptions& o) {
   LoadedModel lm = load_for_cli(o.model);
   nlohmann::json auto_info;
   std::vector<int> layers = o.layers == "auto" ? auto_layers(lm.model, *lm.tokenizer, cases, auto_info)
-                                               : parse_layers(o.layers, lm.model.config.n_layer);
+                                               : parse_layers("--layers", o.layers, lm.model.config.n_layer);
   lens::CremeOptions co;
   co.layers = layers;
   co.templates = o.templates;
@@ -103,6 +103,7 @@ void run_creme(const CremeCliOptions& o) {
                          {"layers", layers}, {"templates", o.templates}, {"split", o.split},
                          {"layer_stats", js}};
   if (!auto_info.is_null()) summary["auto"] = auto_info;
+  data::stamp_layer_convention(summary);
   std::printf("%s\n", summary.dump(2).c_str());
 }
 
@@ -139,7 +140,7 @@ void run_eval(const EvalCliOptions& o) {
   LoadedModel lm = load_for_cli(plain);
   const tok::Tokenizer& t = *lm.tokenizer;
   std::vector<int> layers;
-  if (per_case) layers = parse_layers(o.per_case_layers, lm.model.config.n_layer);
+  if (per_case) layers = parse_layers("--per-case-creme", o.per_case_layers, lm.model.config.n_layer);
   lens::WeightEdit edit;
   if (!per_case) {  // check the file before the slow part
     edit = lens::load_edit(o.model.edit);
@@ -214,6 +215,7 @@ void run_eval(const EvalCliOptions& o) {
                        {"mean_delta_p_own_answer", spec.mean_delta_p_own_answer},
                        {"share_answer_unchanged", spec.share_answer_unchanged}}}};
   if (!per_case) summary["edit_metadata"] = edit.metadata;
+  data::stamp_layer_convention(summary);
 
   report::Report rep("Edit evaluation: " + std::to_string(cases.size()) + " two-hop cases");
   rep.meta("model", lm.path).meta("data", o.data).meta("split", o.split)
@@ -260,7 +262,9 @@ Registrar reg{"edit", "Weight edits for two-hop reasoning: fit (creme) and evalu
                       "creme", "Fit CREME's closed-form rank-one W_O edits on two-hop cases; write the weight deltas");
                   add_model_options(*c, o->model);
                   c->add_option("--data", o->data, "Two-hop cases (JSONL)")->required();
-                  c->add_option("--layers", o->layers, "A-B, A,B,... or auto (from tracing the attention output)")
+                  c->add_option("--layers", o->layers,
+                                "Blocks whose W_O is edited (README, \"Layer convention\"): all, A-B, A,B,C or auto "
+                                "(from tracing the attention output)")
                       ->capture_default_str();
                   c->add_option("--templates", o->templates, "Context templates per prompt (1-10)")->capture_default_str();
                   c->add_option("--category", o->category, "Label category or 'all' (default: hops_right_comp_wrong when labelled)");
@@ -278,7 +282,8 @@ Registrar reg{"edit", "Weight edits for two-hop reasoning: fit (creme) and evalu
                   c->add_option("--category", o->category, "Label category or 'all' (default: hops_right_comp_wrong when labelled)");
                   c->add_option("--split", o->split, "fit (even-indexed cases), eval (odd) or all")->capture_default_str();
                   c->add_option("--per-case-creme", o->per_case_layers,
-                                "Instead of --edit: fit a CREME edit on each case alone at these layers, evaluate, undo");
+                                "Instead of --edit: fit a CREME edit on each case alone at these blocks (all, A-B or "
+                                "A,B,C), evaluate, undo");
                   c->add_option("--templates", o->templates, "With --per-case-creme: context templates")->capture_default_str();
                   c->add_option("--limit", o->limit, "Only the first N rows of the file");
                   c->add_option("--out,-o", o->out, "Output directory")->required();

@@ -21,18 +21,10 @@ namespace {
 
 struct LensOptions {
   ModelOptions model;
-  std::string prompt, answers, positions = "last", out;
+  std::string prompt, answers, positions = "last", layers = "all", out;
   bool no_final_norm = false;
   int top_k = 5;
 };
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(item);
-  return out;
-}
 
 void run_lens(const LensOptions& o) {
   if (o.prompt.empty()) fail("--prompt: empty prompt");
@@ -50,11 +42,12 @@ void run_lens(const LensOptions& o) {
   std::vector<int64_t> positions;
   if (o.positions == "last") positions = {T - 1};
   else for (int64_t p = 0; p < T; ++p) positions.push_back(p);
-  const int L = lm.model.config.n_layer;
+  const std::vector<int> layers = parse_layers("--layers", o.layers, lm.model.config.n_layer, /*allow_embed=*/true);
+  const int L = static_cast<int>(layers.size());
   const int k = std::min<int>(o.top_k, static_cast<int>(lm.model.config.n_vocab));
 
   at::NoGradGuard ng;
-  const at::Tensor resid = lens::lens_residuals(lm.model, ids, positions);     // [L, P, D]
+  const at::Tensor resid = lens::lens_residuals(lm.model, ids, positions, layers);  // [L, P, D]
   const at::Tensor lp = lens::lens_logprobs(lm.model, resid, !o.no_final_norm).cpu();  // [L, P, V]
   const auto [top_lp, top_id] = lp.topk(k, -1);
 
@@ -70,7 +63,7 @@ void run_lens(const LensOptions& o) {
   report::Table top_table({"layer", "position", "top tokens (p)"});
   for (int l = 0; l < L; ++l)
     for (size_t pi = 0; pi < positions.size(); ++pi) {
-      nlohmann::json ex{{"layer", l}, {"position", positions[pi]},
+      nlohmann::json ex{{"layer", data::layer_json(layers[static_cast<size_t>(l)])}, {"position", positions[pi]},
                         {"token", t.token_text(static_cast<int32_t>(ids[static_cast<size_t>(positions[pi])]))}};
       nlohmann::json top = nlohmann::json::array();
       std::string cell;
@@ -99,7 +92,7 @@ void run_lens(const LensOptions& o) {
       }
       ex["answers"] = ans;
       examples.write(ex);
-      if (pi + 1 == positions.size()) top_table.row({l, positions[pi], cell});
+      if (pi + 1 == positions.size()) top_table.row({layer_name(layers[static_cast<size_t>(l)]), positions[pi], cell});
     }
 
   nlohmann::json summary{{"command", "lens"},
@@ -112,7 +105,9 @@ void run_lens(const LensOptions& o) {
                          {"final_norm", !o.no_final_norm},
                          {"top_k", k},
                          {"n_layers", L},
+                         {"layers", data::layers_json(layers)},
                          {"answers", answers_json}};
+  data::stamp_layer_convention(summary);
   report::Report r("Logit lens: " + o.prompt);
   r.meta("model", lm.path).meta("final norm", o.no_final_norm ? "no" : "yes");
   r.text("Each layer's resid_post read through " +
@@ -124,7 +119,7 @@ void run_lens(const LensOptions& o) {
     h.title = "p(answer's first token) by layer";
     h.x_label = "answer";
     h.y_label = "layer";
-    for (int l = 0; l < L; ++l) h.row_labels.push_back(std::to_string(l));
+    for (int l : layers) h.row_labels.push_back(layer_name(l));
     h.col_labels = answers;
     h.value_label = "probability";
     h.set(static_cast<size_t>(L), A, heat_p);
@@ -152,14 +147,19 @@ Registrar reg{"lens", "Logit lens: what each layer predicts at a prompt's last p
                 sub.add_option("--answers", o->answers,
                                "Comma-separated answers to follow (first token each), e.g. ' Paris,France'");
                 sub.add_option("--positions", o->positions, "last or all")->capture_default_str();
+                sub.add_option("--layers", o->layers,
+                               "Layers to read (README, \"Layer convention\"): all (every block), embed, A-B or "
+                               "A,B,C; embed,all adds the embeddings")
+                    ->capture_default_str();
                 sub.add_flag("--no-final-norm", o->no_final_norm,
                              "Skip the final norm (resid W_U^T, as the CREME paper's script did)");
                 sub.add_option("--top-k", o->top_k, "Top tokens per layer")->capture_default_str();
                 sub.add_option("--out,-o", o->out, "Output directory")->required();
                 sub.footer(
                     "summary.json: command, model, edit, prompt, n_tokens, positions, read_position,\n"
-                    "final_norm, top_k, n_layers, answers [{answer, first_token, first_token_text,\n"
-                    "p_by_layer, rank_by_layer}] (at the last position).\n"
+                    "final_norm, top_k, n_layers, layers (\"embed\" or the block index of each entry of the\n"
+                    "*_by_layer lists), answers [{answer, first_token, first_token_text, p_by_layer,\n"
+                    "rank_by_layer}] (at the last position), layer_convention, layer_convention_version.\n"
                     "examples.jsonl: one row per layer x position: layer, position, token,\n"
                     "top [{token, text, p}], answers {A: {p, rank}}.\n"
                     "Example: reasonscope lens --prompt 'The capital of the country where the Eiffel Tower is "

@@ -11,7 +11,9 @@
 #include "cli/command.h"
 #include "cli/edit_options.h"
 #include "core/error.h"
+#include "core/layers.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -91,32 +93,25 @@ inline std::vector<int64_t> encode_prompt(const tok::Tokenizer& t, const std::st
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
-// "L:H[,H...]" -> layer and heads (for --ablate-head).
+// "L:H[,H...]" -> block index and heads (for --ablate-head). Both are range-checked where the
+// model is known (hooks name it).
 inline std::pair<int, std::vector<int64_t>> parse_layer_heads(const std::string& spec) {
   const size_t colon = spec.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    fail("--ablate-head: expected LAYER:HEAD[,HEAD...] (e.g. 5:0,3), got '", spec, "'");
+  const auto bad = [&] {
+    fail_as(ExitCode::kUsage, "--ablate-head: expected LAYER:HEAD[,HEAD...] with integers >= 0 (e.g. 5:0,3), got '",
+            spec, "'");
+  };
+  if (colon == std::string::npos) bad();
+  std::vector<int> layer;
   std::vector<int64_t> heads;
-  int layer = 0;
   try {
-    size_t used = 0;
-    layer = std::stoi(spec.substr(0, colon), &used);
-    if (used != colon) throw std::invalid_argument("layer");
-    std::string rest = spec.substr(colon + 1);
-    size_t start = 0;
-    while (start <= rest.size()) {
-      size_t comma = rest.find(',', start);
-      std::string item = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      size_t u = 0;
-      heads.push_back(std::stoll(item, &u));
-      if (u != item.size()) throw std::invalid_argument("head");
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  } catch (const std::exception&) {
-    fail("--ablate-head: expected LAYER:HEAD[,HEAD...] with integers (e.g. 5:0,3), got '", spec, "'");
+    layer = parse_int_list("--ablate-head", spec.substr(0, colon), 999999);
+    for (int h : parse_int_list("--ablate-head", spec.substr(colon + 1), 999999)) heads.push_back(h);
+  } catch (const Error&) {
+    bad();
   }
-  return {layer, heads};
+  if (layer.size() != 1) bad();
+  return {layer[0], heads};
 }
 
 }  // namespace rs::cli

@@ -24,25 +24,17 @@ struct PatchOptions {
   uint64_t limit = 0;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(item);
-  return out;
-}
-
 void run_patch(const PatchOptions& o) {
   lens::TraceOptions to;
   to.components.clear();
   to.positions.clear();
-  for (const auto& c : split(o.components)) {
+  for (const auto& c : split_commas(o.components)) {
     if (c == "resid") to.components.push_back(lens::Component::Resid);
     else if (c == "attn") to.components.push_back(lens::Component::Attn);
     else if (c == "mlp") to.components.push_back(lens::Component::Mlp);
     else fail("--components: expected resid, attn or mlp, got '", c, "'");
   }
-  for (const auto& p : split(o.positions)) {
+  for (const auto& p : split_commas(o.positions)) {
     if (p == "last") to.positions.push_back(lens::PatchPosition::Last);
     else if (p == "subject") to.positions.push_back(lens::PatchPosition::Subject);
     else fail("--positions: expected last or subject, got '", p, "'");
@@ -139,6 +131,7 @@ void run_patch(const PatchOptions& o) {
                          {"clean_mean_rank", sum_clean_rank / n}, {"guide_mean_rank", sum_guide_rank / n},
                          {"cells", cells}, {"patched_sequences", patched}, {"forward_calls", calls},
                          {"guide_runs", guide_runs}};
+  data::stamp_layer_convention(summary);  // cells' *_by_layer lists run over blocks 0..n_layers-1
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
   rep.write(o.out + "/report.html");

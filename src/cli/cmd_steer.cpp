@@ -3,23 +3,27 @@
 #include "cli/command.h"
 #include "cli/steer_commands.h"
 #include "core/error.h"
-#include "data/gen_common.h"
+#include "core/layers.h"
+#include "core/log.h"
+#include "core/text.h"
 
 namespace rs::cli {
 
-std::vector<int64_t> parse_layer_spec(const std::string& option, const std::string& spec, int64_t n_layer) {
-  std::vector<int64_t> out;
-  if (spec == "all") {
-    for (int64_t l = 1; l < n_layer; ++l) out.push_back(l);
-    return out;
+std::vector<int64_t> parse_steer_layers(const std::string& option, const std::string& spec, int64_t n_layer) {
+  const int L = static_cast<int>(n_layer);
+  for (const std::string& item : split_commas(spec))
+    if (item != "all" && parse_layers(option, item, L).front() == 0)
+      fail_as(ExitCode::kUsage, option, ": layer 0 cannot be exported: llama.cpp rejects direction.0 (it never "
+              "steers the output of block 0); use blocks 1..", L - 1);
+  std::vector<int> ls = parse_layers(option, spec, L);
+  if (ls.front() == 0) {
+    log_info(str(option, " ", spec, ": block 0 left out (llama.cpp's control vectors have no direction.0)"));
+    ls.erase(ls.begin());
   }
-  for (int l : data::parse_int_list(option, spec)) {
-    if (l < 0 || l >= n_layer)
-      fail(option, ": layer ", l, " is out of range: the model has ", n_layer, " layers (0..", n_layer - 1, ")");
-    out.push_back(l);
-  }
-  if (out.empty()) fail(option, ": no layers in '", spec, "'");
-  return out;
+  if (ls.empty())
+    fail_as(ExitCode::kUsage, option, " ", spec, ": no block to steer: this model has only block 0, and llama.cpp's "
+            "control vectors have no direction.0");
+  return {ls.begin(), ls.end()};
 }
 
 std::string train_summary_path(const std::string& vector_path) {

@@ -28,7 +28,7 @@ void run_convert(const ConvertOptions& o) {
     int64_t top = 0;
     for (const auto& [l, v] : cv.layers) top = std::max(top, l + 1);
     std::map<int64_t, at::Tensor> keep;
-    for (int64_t l : parse_layer_spec("--layers", o.layers, std::max<int64_t>(top, 1))) {
+    for (int64_t l : parse_steer_layers("--layers", o.layers, std::max<int64_t>(top, 1))) {
       auto it = cv.layers.find(l);
       if (it == cv.layers.end()) fail("--layers: ", o.in, " has no vector for layer ", l);
       keep[l] = it->second;
@@ -65,7 +65,7 @@ void setup_steer_convert(CLI::App& steer) {
                 "block i direction.i+1: shift every layer down by one");
   sub->add_flag("--to-llama-cpp-cvector", o->to_cvector,
                 "Write cvector-generator's naming (vector of block l as direction.l+1)");
-  sub->add_option("--layers", o->layers, "Keep only these layers (after any shift): A-B or A,B,C");
+  sub->add_option("--layers", o->layers, std::string("Keep only these layers (after any shift). ") + kSteerLayersHelp);
   sub->add_option("--scale", o->scale, "Multiply every vector by this")->capture_default_str();
   sub->footer(
       "Our files already are llama.cpp's layout: direction.N is added to the output of block N.\n"

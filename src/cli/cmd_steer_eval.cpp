@@ -45,9 +45,7 @@ struct Item {
 
 std::vector<double> parse_alphas(const std::string& s) {
   std::vector<double> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (const std::string& item : split_commas(s)) {
     size_t used = 0;
     double v = 0;
     try {
@@ -59,7 +57,6 @@ std::vector<double> parse_alphas(const std::string& s) {
       fail("--alpha: expected a comma list of numbers like -2,-1,0,1,2; got '", s, "'");
     out.push_back(v);
   }
-  if (out.empty()) fail("--alpha: no values");
   if (std::find(out.begin(), out.end(), 0.0) == out.end()) out.push_back(0.0);  // the baseline
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -168,8 +165,8 @@ void run_eval(const EvalOptions& o) {
   const ModelConfig& cfg = lm.model.config;
   steer::check_against_model(cv, cfg.d_model, cfg.n_layer, o.vector);
   const std::vector<int64_t> layers =
-      o.layer >= 0 ? parse_layer_spec("--layer", std::to_string(o.layer), cfg.n_layer)
-                   : parse_layer_spec("--layers", o.layers, cfg.n_layer);
+      o.layer >= 0 ? parse_steer_layers("--layer", std::to_string(o.layer), cfg.n_layer)
+                   : parse_steer_layers("--layers", o.layers, cfg.n_layer);
   for (int64_t l : layers)
     if (!cv.layers.count(l)) fail(o.vector, ": has no direction for layer ", l);
   std::string format = o.format;
@@ -345,6 +342,7 @@ void run_eval(const EvalOptions& o) {
         {"bootstrap_resamples", o.bootstrap}}},
       {"training_separation", training.is_object() && training.contains("layers") ? training["layers"] : nlohmann::json(nullptr)},
       {"dtype", o.model.dtype}, {"seconds", seconds}};
+  data::stamp_layer_convention(summary);
   const report::Report page = build_steer_eval_report(summary);
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
@@ -360,8 +358,8 @@ void setup_steer_eval(CLI::App& steer) {
   CLI::App* sub = steer.add_subcommand("eval", "Task accuracy, KL and entropy under steering; select on calibration, report on test");
   add_model_options(*sub, o->model);
   sub->add_option("--vector", o->vector, "Control vector .gguf")->required();
-  sub->add_option("--layer", o->layer, "Steer this layer");
-  sub->add_option("--layers", o->layers, "Sweep these layers: A-B or A,B,C (or all)");
+  sub->add_option("--layer", o->layer, "Steer this block (1..n_layer-1)");
+  sub->add_option("--layers", o->layers, std::string("Sweep these layers. ") + kSteerLayersHelp);
   sub->add_option("--alpha", o->alphas, "Comma list of strengths (0, the baseline, is always added)")->capture_default_str();
   sub->add_option("--data", o->data, "Task JSONL (mcq: prompt/answer/wrong_answers; prontoqa; gsm8k)")->required();
   sub->add_option("--format", o->format, "mcq, prontoqa or gsm8k (default: from the first row's fields)")

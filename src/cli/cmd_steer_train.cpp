@@ -71,15 +71,8 @@ std::vector<PairText> read_pairs(const std::string& path, int64_t limit) {
 
 // "--method r,r-c" with "--out v-{method}.gguf": one file per method from one reading.
 std::vector<std::string> split_methods(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = s.find(',', start);
-    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    steer::parse_vector_method(out.back());
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  std::vector<std::string> out = split_commas(s);
+  for (const std::string& m : out) steer::parse_vector_method(m);
   return out;
 }
 
@@ -98,11 +91,7 @@ void run_train(const TrainOptions& o) {
   const std::vector<PairText> pairs = read_pairs(o.data, o.limit);  // before the model loads
   LoadedModel lm = load_for_cli(o.model);
   const ModelConfig& cfg = lm.model.config;
-  const std::vector<int64_t> layers = parse_layer_spec("--layers", o.layers, cfg.n_layer);
-  for (int64_t l : layers)
-    if (l == 0)
-      fail("--layers: layer 0 cannot be exported: llama.cpp rejects direction.0 (it never steers the "
-           "embedding); use layers >= 1");
+  const std::vector<int64_t> layers = parse_steer_layers("--layers", o.layers, cfg.n_layer);
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::vector<int64_t>> pos_ids, neg_ids;
@@ -156,6 +145,7 @@ void run_train(const TrainOptions& o) {
       {"n_heldout", fit.n_heldout}, {"layers", per_layer}, {"best_layer", best},
       {"best_layer_auroc", best_auc}, {"read_seconds", read_seconds}, {"seconds", seconds},
       {"dtype", o.model.dtype}};
+  data::stamp_layer_convention(summary);
   steer::write_control_vectors(out, cv);
   data::write_summary_json(train_summary_path(out), summary);
   log_info(str("wrote ", layers.size(), " ", name, " vectors from ", pairs.size(), " pairs to ", out,
@@ -174,7 +164,7 @@ void setup_steer_train(CLI::App& steer) {
                   "r, r-c, pca-c, pca-diff or pca-center; a comma list writes one file per method "
                   "(put {method} in --out)")
       ->capture_default_str();
-  sub->add_option("--layers", o->layers, "all (= 1..n_layer-1), A-B, or A,B,C")->capture_default_str();
+  sub->add_option("--layers", o->layers, kSteerLayersHelp)->capture_default_str();
   sub->add_option("--position", o->position, "last (last real token) or mean (over real tokens)")
       ->check(CLI::IsMember({"last", "mean"}))
       ->capture_default_str();

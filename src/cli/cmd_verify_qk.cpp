@@ -56,6 +56,8 @@ void run_qk(const QkOptions& o) {
     } catch (const nlohmann::json::parse_error& e) {
       fail(o.heads, ": not valid JSON (", e.what(), ")");
     }
+    // Unstamped files (version 1) already named heads by block index: read as they are.
+    data::layer_convention_version(j, o.heads);
     saved = qk::saved_heads_from_json(j, o.heads);
   }
   std::string tmpl = o.template_text.empty() ? (apply ? saved.template_text : qk::kDefaultTemplate)
@@ -141,12 +143,17 @@ void run_qk(const QkOptions& o) {
                             {"ensemble_k", saved.ensemble.size()}, {"n_options", n_options},
                             {"seed", o.model.seed}, {"batch_size", o.batch_size}, {"dtype", o.model.dtype}};
   summary.update(ev.summary);
+  data::stamp_layer_convention(summary);
   summary["scan_seconds"] = scan_seconds;
   summary["prompts_per_second"] = static_cast<double>(prompts.size()) / scan_seconds;
   summary["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   make_dirs(o.out);
-  if (!apply) write_file_atomic(o.out + "/heads.json", qk::to_json(saved).dump(2) + "\n");
+  if (!apply) {
+    nlohmann::json heads = qk::to_json(saved);
+    data::stamp_layer_convention(heads);
+    write_file_atomic(o.out + "/heads.json", heads.dump(2) + "\n");
+  }
   write_head_scores(o.out + "/head_scores.safetensors", js);
   data::write_jsonl(o.out + "/examples.jsonl", ev.examples);
   build_qk_report(ev, summary).write(o.out + "/report.html");

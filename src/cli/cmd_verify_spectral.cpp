@@ -54,33 +54,6 @@ bool file_exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
-// "all" | "A" | "A-B" (inclusive) -> layer indices, checked against the model.
-std::vector<int> parse_layers(const std::string& s, int n_layer) {
-  std::vector<int> out;
-  if (s == "all") {
-    for (int l = 0; l < n_layer; ++l) out.push_back(l);
-    return out;
-  }
-  int a = 0, b = 0;
-  try {
-    size_t used = 0;
-    const size_t dash = s.find('-');
-    a = std::stoi(s.substr(0, dash), &used);
-    if (used != (dash == std::string::npos ? s.size() : dash)) throw std::invalid_argument("a");
-    b = a;
-    if (dash != std::string::npos) {
-      b = std::stoi(s.substr(dash + 1), &used);
-      if (used != s.size() - dash - 1) throw std::invalid_argument("b");
-    }
-  } catch (const std::exception&) {
-    fail("--layers: expected all, A or A-B (e.g. 10-20), got '", s, "'");
-  }
-  if (a < 0 || b >= n_layer || a > b)
-    fail("--layers ", s, ": the model has layers 0-", n_layer - 1);
-  for (int l = a; l <= b; ++l) out.push_back(l);
-  return out;
-}
-
 std::vector<Row> read_rows(const VerifyOptions& o) {
   std::vector<Row> rows;
   std::set<std::string> ids;
@@ -159,6 +132,8 @@ void run_verify(VerifyOptions o) {
     } catch (const json::exception& e) {
       fail(o.calibration, ": not valid JSON (", e.what(), ")");
     }
+    // Unstamped files (version 1) already named the layer by block index: read as they are.
+    data::layer_convention_version(j, o.calibration);
     frozen = sp::detector_from_json(j, o.calibration);
     if (o.laplacian_given && o.laplacian != frozen.laplacian)
       fail("--laplacian ", o.laplacian, " disagrees with ", o.calibration, " (calibrated with ", frozen.laplacian, ")");
@@ -205,7 +180,7 @@ void run_verify(VerifyOptions o) {
       fail(o.calibration, ": layer ", frozen.layer, " is out of range (the model has ", lm.model.config.n_layer, ")");
     layers = {frozen.layer};
   } else {
-    layers = parse_layers(o.layers, static_cast<int>(lm.model.config.n_layer));
+    layers = parse_layers("--layers", o.layers, static_cast<int>(lm.model.config.n_layer));
   }
 
   sp::RunOptions ro;
@@ -334,6 +309,7 @@ void run_verify(VerifyOptions o) {
                   {"n", rows.size()}, {"n_valid", labelled ? json(n_valid) : json(nullptr)},
                   {"n_invalid", labelled ? json(n_invalid) : json(nullptr)},
                   {"n_truncated", n_truncated}, {"n_resumed", n_resumed}};
+  data::stamp_layer_convention(summary);
   sp::Analysis analysis;
   sp::Detector det;
   size_t li = 0;
@@ -406,7 +382,11 @@ void run_verify(VerifyOptions o) {
     out_rows.push_back(std::move(ex));
   }
   data::write_jsonl(ex_path, out_rows);
-  if (!o.save_calibration.empty()) write_file_atomic(o.save_calibration, sp::detector_to_json(det).dump(2) + "\n");
+  if (!o.save_calibration.empty()) {
+    json cal = sp::detector_to_json(det);
+    data::stamp_layer_convention(cal);
+    write_file_atomic(o.save_calibration, cal.dump(2) + "\n");
+  }
 
   SpectralReportData rd;
   rd.summary = summary;
@@ -443,7 +423,9 @@ void add_spectral(CLI::App& verify) {
   auto* mt = sub->add_option("--max-tokens", o->max_tokens, "Truncate texts to this many tokens (counted in the summary)")->capture_default_str();
   auto* lp = sub->add_option("--laplacian", o->laplacian, "rw (paper default), sym or comb")
                  ->check(CLI::IsMember({"rw", "sym", "comb"}))->capture_default_str();
-  auto* ly = sub->add_option("--layers", o->layers, "all, A or A-B (0-based, inclusive)")->capture_default_str();
+  auto* ly = sub->add_option("--layers", o->layers,
+                             "Blocks whose attention is read (README, \"Layer convention\"): all, A-B or A,B,C")
+                 ->capture_default_str();
   auto* hb = sub->add_option("--hfer-band", o->hfer_band, "Fraction of the highest frequencies HFER counts")->capture_default_str();
   auto* md = sub->add_option("--maths-dtype", o->maths_dtype,
                   "Precision of the spectral maths: f32 (default; the paper's code used f32) or f64 (about 2x slower)")

@@ -47,37 +47,4 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
-namespace {
-int parse_one_int(const std::string& option, const std::string& text, const std::string& piece) {
-  if (piece.empty() || piece.size() > 9)
-    fail(option, ": expected an integer, a range A-B or a list A,B,C; found \"", text, "\"");
-  for (char c : piece)
-    if (!std::isdigit(static_cast<unsigned char>(c)))
-      fail(option, ": expected an integer, a range A-B or a list A,B,C; found \"", text, "\"");
-  return std::stoi(piece);
-}
-}  // namespace
-
-std::vector<int> parse_int_list(const std::string& option, const std::string& text) {
-  std::vector<int> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string piece = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                      : comma - start);
-    size_t dash = piece.find('-');
-    if (dash != std::string::npos && dash > 0) {
-      int a = parse_one_int(option, text, piece.substr(0, dash));
-      int b = parse_one_int(option, text, piece.substr(dash + 1));
-      if (b < a) fail(option, ": range ", piece, " runs backwards (expected A <= B)");
-      for (int v = a; v <= b; ++v) out.push_back(v);
-    } else {
-      out.push_back(parse_one_int(option, text, piece));
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace rs::data

@@ -25,7 +25,4 @@ const char* indefinite_article(std::string_view word);
 std::string capitalize(std::string s);
 std::string join(const std::vector<std::string>& parts, const std::string& sep);
 
-// "1-6", "3", "1,3,5" -> {1..6}, {3}, {1,3,5}. Throws rs::Error naming `option` on bad syntax.
-std::vector<int> parse_int_list(const std::string& option, const std::string& text);
-
 }  // namespace rs::data

@@ -2,6 +2,7 @@
 #include "data/gen_make.h"
 
 #include "core/error.h"
+#include "core/layers.h"
 #include "data/gen_babi15.h"
 #include "data/gen_cot_pairs.h"
 #include "data/gen_instructions.h"
@@ -96,7 +97,8 @@ std::vector<GenRow> make_dataset(const MakeOptions& o) {
 
   if (o.kind == "prontoqa") {
     ProntoqaOptions p;
-    p.hops = parse_int_list("--hops", o.hops.value_or("1-6"));
+    // Bounded only against nonsense here: make_prontoqa names the hop counts it can build.
+    p.hops = parse_int_list("--hops", o.hops.value_or("1-6"), 999);
     const std::string d = o.distractors.value_or("on");
     if (d != "on" && d != "off") fail("data make prontoqa: --distractors expects on or off, found \"", d, "\"");
     p.distractors = d == "on";

@@ -3,6 +3,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/layers.h"
 
 namespace rs::data {
 
@@ -54,6 +55,30 @@ void write_jsonl(const std::string& path, const std::vector<json>& rows) {
   JsonlWriter w(path);
   for (const auto& r : rows) w.write(r);
   w.commit();
+}
+
+json layer_json(int layer) { return layer == kEmbedLayer ? json("embed") : json(layer); }
+
+json layers_json(const std::vector<int>& layers) {
+  json out = json::array();
+  for (int l : layers) out.push_back(layer_json(l));
+  return out;
+}
+
+void stamp_layer_convention(json& summary) {
+  summary["layer_convention"] = kLayerConvention;
+  summary["layer_convention_version"] = kLayerConventionVersion;
+}
+
+int layer_convention_version(const json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("layer_convention_version")) return 1;
+  const json& v = j["layer_convention_version"];
+  if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kLayerConventionVersion ||
+      !j.contains("layer_convention") || j["layer_convention"] != kLayerConvention)
+    fail_as(ExitCode::kBadInput, where, ": layer_convention ", j.value("layer_convention", json()).dump(), " version ",
+            v.dump(), " is not one this build reads (it writes \"", kLayerConvention, "\" version ",
+            kLayerConventionVersion, "); rerun the command that wrote it");
+  return static_cast<int>(v.get<int64_t>());
 }
 
 }  // namespace rs::data

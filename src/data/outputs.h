@@ -50,4 +50,14 @@ class JsonlWriter {
 // All rows at once.
 void write_jsonl(const std::string& path, const std::vector<nlohmann::json>& rows);
 
+// Layers in outputs follow core/layers.h: a block index, or "embed" for the embeddings.
+nlohmann::json layer_json(int layer);
+nlohmann::json layers_json(const std::vector<int>& layers);
+// Every summary (and read-back file) that names layers states the convention once, at top level:
+// "layer_convention": "block", "layer_convention_version": 2.
+void stamp_layer_convention(nlohmann::json& summary);
+// The convention a file was written with: its version, or 1 (before the stamp existed) when it
+// has none. Throws rs::Error naming `where` for a stamp this build does not know.
+int layer_convention_version(const nlohmann::json& j, const std::string& where);
+
 }  // namespace rs::data

@@ -114,23 +114,17 @@ std::vector<HookId> resolve_hooks(const ModelConfig& cfg, const std::string& pat
   const std::vector<HookId> ids = all_ids(cfg);
   std::vector<HookId> out;
   std::vector<char> taken(ids.size(), 0);
-  size_t start = 0;
-  while (start <= patterns.size()) {
-    size_t comma = patterns.find(',', start);
-    if (comma == std::string::npos) comma = patterns.size();
-    const std::string pat = trim(patterns.substr(start, comma - start));
-    start = comma + 1;
-    if (pat.empty()) {
-      if (comma == patterns.size()) break;
-      continue;
-    }
+  for (const std::string& item : split_commas(patterns)) {
+    const std::string pat = trim(item);
+    if (pat.empty()) continue;
     // A literal layer number out of range gets its own message.
     if (pat.rfind("blocks.", 0) == 0) {
       size_t e = 7;
       while (e < pat.size() && std::isdigit(static_cast<unsigned char>(pat[e]))) ++e;
       if (e > 7 && (e == pat.size() || pat[e] == '.')) {
-        const long long layer = std::stoll(pat.substr(7, e - 7));
-        if (layer >= cfg.n_layer)
+        // Over 9 digits is past any model (and past what stoll holds): out of range as such.
+        const std::string layer = pat.substr(7, e - 7);
+        if (layer.size() > 9 || std::stoll(layer) >= cfg.n_layer)
           fail("hook '", pat, "': layer ", layer, " is out of range (the model has ", cfg.n_layer,
                " layers: 0..", cfg.n_layer - 1, ")");
       }

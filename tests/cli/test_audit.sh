@@ -36,13 +36,17 @@ for n in names:
     else:
         assert n in s["verdict"]["findings"], n
     sec = json.load(open(f"{d}/{n}/summary.json"))
-    assert sec["audit"] == {"model": s["model"], "budget": "quick", "seed": 0, "dtype": "f32", "device": "cpu"}, sec["audit"]
+    assert sec["audit"] == {"model": s["model"], "budget": "quick", "seed": 0, "dtype": "f32", "device": "cpu",
+                            "layer_convention_version": 2}, sec["audit"]
     assert os.path.getsize(f"{d}/{n}/report.html") > 0
 # the spectral and cluster prompts fit the 64-token context (spectral truncates), so they run
 for n in ("spectral", "cluster"):
     assert s["sections"][n]["status"] == "ok", (n, s["sections"][n])
     assert os.path.getsize(f"{d}/{n}/examples.jsonl") > 0
 assert "context" in s["sections"]["qk"]["reason"], s["sections"]["qk"]
+# one layer convention: the cluster child names the embeddings "embed", then blocks 0..L-1
+cl = json.load(open(d + "/cluster/summary.json"))
+assert cl["layer_convention"] == "block" and [b["layer"] for b in cl["by_layer"]] == ["embed", 0, 1], cl["by_layer"]
 page = open(d + "/report.html").read()
 assert page.count("<svg") >= 4 and "Verdict" in page and "Skipped: " in page
 for root, _, files in os.walk(d):

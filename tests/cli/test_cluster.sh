@@ -27,6 +27,9 @@ assert [(p["step"], p["split"]) for p in acc] == [(0, "train"), (0, "val"), (3, 
 assert set(acc[0]) == {"step", "split", "accuracy", "loss"}
 cl = s["curves"]["clustering"]
 assert len(cl) == 3 * 2 * 2 and set(cl[0]) == {"step", "split", "layer", "ari", "nmi", "silhouette"}
+# one layer convention (README): the embeddings are "embed", block l is l
+assert [p["layer"] for p in cl[:2]] == ["embed", 0], cl[:2]
+assert s["layers"] == ["embed", 0] and s["layer_convention"] == "block" and s["layer_convention_version"] == 2, s
 f = s["final"]
 for k in ("train_accuracy", "val_accuracy", "ari_by_layer", "nmi_by_layer"):
     assert k in f, k
@@ -52,7 +55,8 @@ import json, sys
 s = json.load(open(sys.argv[1] + "/summary.json"))
 assert s["n_rows"] == 60 and s["n_classes"] == 3, s
 bl = s["by_layer"]
-assert [b["layer"] for b in bl] == [0, 1]
+assert [b["layer"] for b in bl] == ["embed", 0], bl  # default --layers embed,all
+assert s["layers"] == ["embed", 0] and s["layer_convention"] == "block", s
 for b in bl:
     assert {"layer", "ari", "nmi", "silhouette", "ari_shuffled", "nmi_shuffled"} <= set(b)
     assert -1 <= b["ari"] <= 1 and 0 <= b["nmi"] <= 1
@@ -67,7 +71,7 @@ expect_fail() {  # name, expected substring, args...
   rm -rf "$TMP/bad"
   if "$BIN" cluster analyze --model "$TMP/model" --threads 1 --out "$TMP/bad" "$@" 2>"$TMP/err"; then
     bad "$name: exit 0"
-  elif ! grep -qF "$want" "$TMP/err"; then
+  elif ! grep -qF -- "$want" "$TMP/err"; then
     bad "$name: message was: $(cat "$TMP/err")"
   elif [ -e "$TMP/bad/summary.json" ] || [ -e "$TMP/bad/examples.jsonl" ]; then
     bad "$name: left output files"
@@ -81,6 +85,19 @@ printf '%s\n' '{"text": "a b", "task": "x"}' '{"text": "c d", "task": "y"}' >"$T
 expect_fail "fewer rows than clusters" "2 rows for 2 distinct labels" --data "$TMP/few.jsonl" --label-field task
 printf '%s\n' '{"text": "a b", "task": "x"}' '{"text": "c d"}' '{"text": "e f", "task": "y"}' >"$TMP/missing.jsonl"
 expect_fail "missing label field" "missing.jsonl:2: field 'task' is missing" --data "$TMP/missing.jsonl" --label-field task
-expect_fail "layer out of range" "out of range" --data "$TMP/instr.jsonl" --label-field task --text-field instruction --layers 0-5
+expect_fail "layer out of range" "--layers: layer 5 is out of range: this model has blocks 0..0" \
+  --data "$TMP/instr.jsonl" --label-field task --text-field instruction --layers 0-5
+expect_fail "negative layer" "--layers: negative" --data "$TMP/instr.jsonl" --label-field task --text-field instruction --layers=-1
+# `all` is every block, without the embeddings
+if "$BIN" cluster analyze --model "$TMP/model" --data "$TMP/instr.jsonl" --label-field task --text-field instruction \
+     --layers all --threads 1 --out "$TMP/an2" 2>"$TMP/err" &&
+   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert [b["layer"] for b in s["by_layer"]] == [0], s["by_layer"]' \
+     "$TMP/an2/summary.json"; then
+  ok "cluster analyze --layers all: blocks only"
+else bad "cluster analyze --layers all: $(tail -3 "$TMP/err")"; fi
+rc=0; "$BIN" cluster analyze --model "$TMP/model" --data "$TMP/instr.jsonl" --label-field task --text-field instruction \
+  --layers 9 --threads 1 --out "$TMP/bad" \
+  2>/dev/null || rc=$?
+[ "$rc" = 2 ] && ok "bad --layers exits 2 (usage)" || bad "bad --layers exit status $rc, expected 2"
 
 exit $((fails > 0))

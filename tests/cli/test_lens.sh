@@ -37,6 +37,25 @@ print("lens: p(Paris) at the last layer", round(paris["p_by_layer"][-1], 3))
 PY
 then ok "lens on the Eiffel Tower prompt"; else bad "lens"; cat "$TMP/err"; fi
 
+# the layer convention: embed (the token embeddings) and a block chosen by --layers; block L-1 is
+# the same reading as in the full run
+if "$BIN" lens "${M[@]}" --prompt "$P" --answers "Paris" --layers embed,29 --out "$TMP/lens_embed" 2>"$TMP/err" &&
+   python3 - "$TMP/lens" "$TMP/lens_embed" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1] + "/summary.json"))
+b = json.load(open(sys.argv[2] + "/summary.json"))
+assert a["layers"] == list(range(a["n_layers"])) and a["layer_convention"] == "block", a["layers"]
+assert b["layers"] == ["embed", 29] and b["n_layers"] == 2, b["layers"]
+pa, pb = a["answers"][0]["p_by_layer"], b["answers"][0]["p_by_layer"]
+assert len(pb) == 2 and abs(pb[1] - pa[29]) < 1e-6, (pb, pa[29])
+rows = [json.loads(l) for l in open(sys.argv[2] + "/examples.jsonl")]
+assert [r["layer"] for r in rows] == ["embed", 29], rows
+PY
+then ok "lens --layers embed,29"; else bad "lens --layers embed,29: $(tail -2 "$TMP/err")"; fi
+rc=0; "$BIN" lens "${M[@]}" --prompt "$P" --layers 30 --out "$TMP/bad_layers" 2>"$TMP/err" || rc=$?
+if [ "$rc" = 2 ] && grep -q -- "--layers: layer 30 is out of range: this model has blocks 0..29" "$TMP/err" && [ ! -e "$TMP/bad_layers" ]
+then ok "lens --layers 30: exit 2, one message, no output"; else bad "lens --layers 30: rc $rc $(cat "$TMP/err")"; fi
+
 "$BIN" data make twohop --n 6 --seed 3 --out "$TMP/twohop.jsonl" 2>/dev/null
 if "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --out "$TMP/labelled.jsonl" >"$TMP/counts.json" 2>"$TMP/err" &&
    python3 - "$TMP/labelled.jsonl" "$TMP/counts.json" <<'PY'

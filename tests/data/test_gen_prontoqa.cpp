@@ -122,7 +122,4 @@ TEST(GenProntoqa, ImpossibleParametersThrow) {
   o.hops = {0};
   EXPECT_THROW(make_prontoqa(5, 1, o), rs::Error);
   EXPECT_THROW(make_prontoqa(0, 1, {}), rs::Error);
-  EXPECT_EQ(parse_int_list("--hops", "1-3,5"), (std::vector<int>{1, 2, 3, 5}));
-  EXPECT_THROW(parse_int_list("--hops", "x"), rs::Error);
-  EXPECT_THROW(parse_int_list("--hops", "4-2"), rs::Error);
 }

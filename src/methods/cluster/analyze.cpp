@@ -2,6 +2,7 @@
 #include "methods/cluster/analyze.h"
 
 #include "core/error.h"
+#include "core/layers.h"
 #include "core/log.h"
 
 namespace rs::cluster {
@@ -14,8 +15,7 @@ AnalyzeResult analyze_clustering(const Model& m, const tok::Tokenizer& tk,
   AnalyzeResult r;
   r.labels = encode_labels(labels, what);
   r.layers = opts.layers;
-  if (r.layers.empty())
-    for (int64_t l = 0; l <= m.config.n_layer; ++l) r.layers.push_back(l);
+  if (r.layers.empty()) r.layers = embed_and_blocks(m.config.n_layer);
   std::vector<std::vector<int64_t>> seqs;
   for (size_t i = 0; i < texts.size(); ++i) {
     auto ids = tk.encode(texts[i], true, true);
@@ -31,7 +31,7 @@ AnalyzeResult analyze_clustering(const Model& m, const tok::Tokenizer& tk,
   for (size_t i = 0; i < r.layers.size(); ++i) {
     r.scores.push_back(score_layer(r.states[i], r.labels.ids, r.labels.n_classes(), opts.restarts, opts.seed));
     r.shuffled.push_back(score_clusters(r.states[i], shuffled, r.scores.back().clusters));
-    log_debug(str("cluster analyze: layer ", r.layers[i], " ARI ", r.scores.back().ari));
+    log_debug(str("cluster analyze: layer ", layer_name(static_cast<int>(r.layers[i])), " ARI ", r.scores.back().ari));
   }
   return r;
 }

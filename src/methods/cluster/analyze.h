@@ -15,7 +15,7 @@ namespace rs::cluster {
 
 struct AnalyzeOptions {
   Pool pool = Pool::Last;
-  std::vector<int64_t> layers;  // empty = all (0 = embeddings .. n_layer)
+  std::vector<int64_t> layers;  // core/layers.h numbering; empty = embed and every block
   int restarts = 10;
   uint64_t seed = 0;
   int64_t batch = 16;

@@ -1,7 +1,7 @@
 // Hidden states of many sequences at one position per layer: the input of the clustering.
-// Layer numbering follows Hugging Face's output_hidden_states: layer 0 is the token embedding
-// (hook_embed), layer l >= 1 the residual stream after block l - 1
-// (blocks.{l-1}.hook_resid_post). The paper's "layer 0" is the embedding layer.
+// Layers follow core/layers.h: block l is blocks.{l}.hook_resid_post, kEmbedLayer the token
+// embeddings (hook_embed). The paper's "layer 0" (Hugging Face's hidden_states[0]) is `embed`;
+// its layer l >= 1 is block l - 1.
 #pragma once
 #include <ATen/ATen.h>
 
@@ -17,9 +17,8 @@ enum class Pool { Last, Mean };  // the last real token / the mean over every re
 Pool parse_pool(const std::string& s);  // "last" | "mean"; throws naming the value
 const char* pool_name(Pool p);
 
-// "all" -> 0..n_layer; "A-B" or "A" -> that inclusive range. Throws naming the value and the
-// valid range.
-std::vector<int64_t> parse_layer_range(const std::string& spec, int64_t n_layer);
+// kEmbedLayer then every block 0..n_layer-1: the paper's layers 0..n_layer.
+std::vector<int64_t> embed_and_blocks(int64_t n_layer);
 
 struct HiddenStates {
   std::vector<at::Tensor> by_layer;  // one [N, D] f32 CPU tensor per requested layer

@@ -11,8 +11,10 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/layers.h"
 #include "core/log.h"
 #include "data/gen_instructions.h"
+#include "data/outputs.h"
 #include "methods/cluster/metrics.h"
 #include "methods/cluster/task_model_io.h"
 #include "stats/rng.h"
@@ -120,8 +122,7 @@ SplitEval evaluate(const Model& m, const std::vector<Example>& rows, const Train
     targets.push_back(e.target);
     labels.push_back(e.task);
   }
-  std::vector<int64_t> layers;
-  for (int64_t l = 0; l <= m.config.n_layer; ++l) layers.push_back(l);
+  const std::vector<int64_t> layers = embed_and_blocks(m.config.n_layer);
   SplitEval ev;
   const bool at_input = c.position == TrainPosition::Input;
   HiddenStates hs = hidden_states(m, prompts, pad_id, Pool::Last, at_input ? layers : std::vector<int64_t>{}, 256, true);
@@ -162,6 +163,18 @@ void save_checkpoint(const std::string& dir, const Model& m, torch::optim::Optim
   if (fs::exists(dir)) fs::rename(dir, old);
   fs::rename(tmp, dir);
   fs::remove_all(old);
+}
+
+// Curves of a checkpoint written before the layer convention (version 1) counted the
+// embeddings as layer 0 and block l as l + 1; convert them to core/layers.h numbering.
+json clustering_curves(const json& state, const std::string& where) {
+  json curves = state.at("clustering");
+  if (data::layer_convention_version(state, where) == 1)
+    for (auto& p : curves) {
+      const int64_t hf = p.at("layer").get<int64_t>();
+      p["layer"] = data::layer_json(hf == 0 ? kEmbedLayer : static_cast<int>(hf - 1));
+    }
+  return curves;
 }
 
 std::string find_checkpoint(const std::string& dir) {
@@ -237,6 +250,7 @@ TrainResult train_task_model(const TrainConfig& c, const std::string& out_dir, b
   for (const auto& e : data.val) res.val_labels.push_back(e.task);
   res.clustering = json::array();
   res.accuracy = json::array();
+  res.layers = embed_and_blocks(mc.n_layer);
 
   Model m = make_random_model(mc, c.seed);
   const auto params = m.make_trainable();
@@ -274,7 +288,7 @@ TrainResult train_task_model(const TrainConfig& c, const std::string& out_dir, b
     std::istringstream is(read_file(found + "/optimizer.pt"));
     torch::load(opt, is);
     step = st.at("step").get<int64_t>();
-    res.clustering = st.at("clustering");
+    res.clustering = clustering_curves(st, found + "/state.json");
     res.accuracy = st.at("accuracy");
     res.resumed_from = step;
     log_info(str("cluster train: resumed from ", found, " at step ", step));
@@ -287,7 +301,7 @@ TrainResult train_task_model(const TrainConfig& c, const std::string& out_dir, b
     for (const auto& [split, ev] : {std::pair<const char*, const SplitEval*>{"train", &tr}, {"val", &va}}) {
       res.accuracy.push_back({{"step", step}, {"split", split}, {"accuracy", ev->accuracy}, {"loss", ev->loss}});
       for (size_t l = 0; l < ev->layers.size(); ++l)
-        res.clustering.push_back({{"step", step}, {"split", split}, {"layer", l},
+        res.clustering.push_back({{"step", step}, {"split", split}, {"layer", data::layer_json(static_cast<int>(res.layers[l]))},
                                   {"ari", ev->layers[l].ari}, {"nmi", ev->layers[l].nmi},
                                   {"silhouette", ev->layers[l].silhouette}});
     }
@@ -302,6 +316,7 @@ TrainResult train_task_model(const TrainConfig& c, const std::string& out_dir, b
     json state = {{"step", step}, {"config", c.to_json()},
                   {"rng", {{"seed", c.seed}, {"scheme", "batch of step s = SplitMix64(seed, s) draws; nothing else is random after init"}}},
                   {"clustering", res.clustering}, {"accuracy", res.accuracy}};
+    data::stamp_layer_convention(state);
     save_checkpoint(ckpt_dir, m, opt, state);
     res.timing.checkpoint_s += seconds_since(t1);
     if (final_eval) {

@@ -72,9 +72,10 @@ struct TrainResult {
   TrainConfig config;
   int64_t steps = 0;          // optimizer steps done in total
   int64_t resumed_from = -1;  // step of the checkpoint resumed from; -1 when started fresh
-  nlohmann::json clustering;  // [{step, split, layer, ari, nmi, silhouette}]
+  nlohmann::json clustering;  // [{step, split, layer ("embed" or block), ari, nmi, silhouette}]
   nlohmann::json accuracy;    // [{step, split, accuracy, loss}]
   double train_accuracy = 0, val_accuracy = 0;
+  std::vector<int64_t> layers;  // what each *_by_layer entry is: kEmbedLayer, then blocks 0..L-1
   std::vector<double> ari_by_layer, nmi_by_layer, silhouette_by_layer;  // validation, last eval
   std::vector<double> train_ari_by_layer, train_nmi_by_layer;
   // For the report: validation hidden states per layer at the first and the last evaluation

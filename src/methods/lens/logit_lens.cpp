@@ -1,6 +1,9 @@
 #include "methods/lens/logit_lens.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/layers.h"
 #include "hooks/hooks.h"
 #include "model/layers.h"
 
@@ -21,26 +24,34 @@ at::Tensor lens_logprobs(const Model& m, const at::Tensor& resid, bool final_nor
 }
 
 at::Tensor lens_residuals(const Model& m, const std::vector<int64_t>& ids,
-                          const std::vector<int64_t>& positions) {
+                          const std::vector<int64_t>& positions, std::vector<int> layers) {
   if (ids.empty()) fail("logit lens: empty prompt");
   const int64_t T = static_cast<int64_t>(ids.size());
   for (int64_t p : positions)
     if (p < 0 || p >= T) fail("logit lens: position ", p, " is outside the prompt (", T, " tokens)");
+  if (layers.empty())
+    for (int l = 0; l < m.config.n_layer; ++l) layers.push_back(l);
+  int deepest = 0;
+  for (int l : layers) {
+    if (l != kEmbedLayer && (l < 0 || l >= m.config.n_layer))
+      fail("logit lens: layer ", l, " is out of range (the model has blocks 0..", m.config.n_layer - 1, ")");
+    deepest = std::max(deepest, l);
+  }
   at::NoGradGuard ng;
   Hooks h(m.config);
   CaptureSpec spec;
   spec.positions = positions.empty() ? Positions::all() : Positions::at(positions);
   spec.to_cpu = false;
-  h.capture("blocks.*.hook_resid_post", spec);
+  for (int l : layers) h.capture(resid_hook(l), spec);
   ForwardOptions o;
   o.logits = LogitsMode::None;
   o.hooks = &h;
+  o.stop_after_layer = deepest;
   at::Tensor tokens = at::tensor(ids, at::kLong).unsqueeze(0).to(m.device());
   forward(m, tokens, {}, o);
   std::vector<at::Tensor> per_layer;
-  for (int l = 0; l < m.config.n_layer; ++l)
-    per_layer.push_back(h.get("blocks." + std::to_string(l) + ".hook_resid_post").select(0, 0));
-  return at::stack(per_layer);  // [L, P, D]
+  for (int l : layers) per_layer.push_back(h.get(resid_hook(l)).select(0, 0));
+  return at::stack(per_layer);  // [layers, P, D]
 }
 
 at::Tensor token_rank(const at::Tensor& lp, int64_t token) {

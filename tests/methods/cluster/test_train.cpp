@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/layers.h"
 #include "data/gen_instructions.h"
 #include "methods/cluster/task_model_io.h"
 #include "methods/cluster/trainer.h"
@@ -109,9 +110,13 @@ TEST(ClusterTaskModel, ShortRunLowersLossAndResumesExactly) {
   const std::string full = temp_dir("full"), cut = temp_dir("cut");
   const TrainResult r = train_task_model(c, full, false);
   ASSERT_EQ(r.steps, c.steps);
-  // Evaluations at steps 0, 20, 40 on both splits, every layer 0..L.
+  // Evaluations at steps 0, 20, 40 on both splits, at the embeddings and every block.
   EXPECT_EQ(r.accuracy.size(), 6u);
   EXPECT_EQ(r.clustering.size(), 6u * static_cast<size_t>(c.layers + 1));
+  EXPECT_EQ(r.clustering[0]["layer"], "embed");
+  EXPECT_EQ(r.clustering[1]["layer"], 0);
+  EXPECT_EQ(r.clustering[static_cast<size_t>(c.layers)]["layer"], c.layers - 1);
+  EXPECT_EQ(r.layers, (std::vector<int64_t>{kEmbedLayer, 0, 1}));
   const double loss0 = curve_value(r.accuracy, 0, "train", "loss");
   const double loss1 = curve_value(r.accuracy, c.steps, "train", "loss");
   EXPECT_LT(loss1, 0.8 * loss0) << loss0 << " -> " << loss1;
@@ -123,10 +128,21 @@ TEST(ClusterTaskModel, ShortRunLowersLossAndResumesExactly) {
   killed.interrupt_after = 25;
   EXPECT_TRUE(train_task_model(killed, cut, false).interrupted);
   EXPECT_THROW(train_task_model(c, cut, false), rs::Error);  // refuses to overwrite a checkpoint
+  // Written as before the layer convention (no stamp; embeddings = 0, block l = l + 1): the
+  // resumed curves are converted, not misread.
+  const std::string state_path = cut + "/checkpoint/state.json";
+  nlohmann::json st = nlohmann::json::parse(read_file(state_path));
+  ASSERT_EQ(st.value("layer_convention_version", 0), kLayerConventionVersion);
+  st.erase("layer_convention");
+  st.erase("layer_convention_version");
+  for (auto& p : st["clustering"]) p["layer"] = p["layer"] == "embed" ? 0 : p["layer"].get<int>() + 1;
+  write_file_atomic(state_path, st.dump(1));
   const TrainResult resumed = train_task_model(c, cut, true);
   EXPECT_EQ(resumed.resumed_from, 20);
   EXPECT_EQ(resumed.timing.steps_run, 20);
   EXPECT_EQ(resumed.accuracy, r.accuracy);
+  ASSERT_EQ(resumed.clustering.size(), r.clustering.size());
+  for (size_t i = 0; i < r.clustering.size(); ++i) EXPECT_EQ(resumed.clustering[i]["layer"], r.clustering[i]["layer"]) << i;
   LoadOptions unfused;  // the trainer's own GEMMs, so predictions match bit for bit
   unfused.fuse = false;
   Model a = load_model(full, unfused), b = load_model(cut, unfused);

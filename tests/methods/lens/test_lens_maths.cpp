@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "core/layers.h"
 #include "hooks/hooks.h"
 #include "io/safetensors.h"
 #include "methods/lens/edit_file.h"
@@ -65,6 +66,18 @@ TEST(LogitLens, LastLayerWithNormEqualsModelLogProbs) {
     const at::Tensor want = at::log_softmax(at::matmul(resid[0], m.lm_head.t()), -1);
     EXPECT_LT((raw - want).abs().max().item<double>(), 1e-5);
   }
+}
+
+TEST(LogitLens, ResidualsOfChosenLayersAndEmbed) {
+  Model m = test::tiny_model(test::tiny_config("llama", true), 3);
+  const at::Tensor every = lens_residuals(m, kIds, {});  // [L, T, D]
+  const at::Tensor some = lens_residuals(m, kIds, {}, {kEmbedLayer, 1});
+  ASSERT_EQ(some.size(0), 2);
+  EXPECT_TRUE(at::equal(some[1], every[1]));  // block 1's output, stopping the forward after it
+  // embed: the token embeddings themselves (llama scales nothing)
+  const at::Tensor emb = m.embed.index_select(0, at::tensor(kIds, at::kLong)).to(some.dtype());
+  EXPECT_LT((some[0] - emb).abs().max().item<double>(), 1e-6);
+  EXPECT_THROW(lens_residuals(m, kIds, {}, {static_cast<int>(m.config.n_layer)}), Error);
 }
 
 TEST(LogitLens, TokenRank) {
