@@ -257,7 +257,13 @@ json JsonlReport::to_json() const {
   j["rows"] = rows;
   j["bytes"] = bytes;
   j["n_errors"] = n_errors;
-  j["errors"] = errors;
+  // The messages quote the bad line, whose bytes may not be UTF-8; JSON text must be (dump()
+  // would throw), so each invalid byte becomes U+FFFD. Found by fuzz_jsonl.
+  j["errors"] = json::array();
+  for (std::string e : errors) {
+    for (size_t at; (at = find_invalid_utf8(e)) != std::string::npos;) e.replace(at, 1, "\xEF\xBF\xBD");
+    j["errors"].push_back(std::move(e));
+  }
   j["counts"] = json::object();
   for (const auto& [field, tally] : counts) j["counts"][field] = tally;
   return j;

@@ -30,15 +30,20 @@ static void require_supported(const std::string& arch, const std::string& source
   fail("unsupported architecture '", arch, "' in ", source, " (supported: ", supported_list(), ")");
 }
 
-int64_t ModelConfig::n_params() const {
-  const int64_t attn = d_model * n_head * d_head + 2 * d_model * n_head_kv * d_head +
-                       n_head * d_head * d_model +
-                       (attn_qkv_bias ? (n_head + 2 * n_head_kv) * d_head : 0) +
-                       (attn_out_bias ? d_model : 0) + (qk_norm ? 2 * d_head : 0);
-  const int64_t mlp = 3 * d_model * d_ff + (mlp_bias ? 2 * d_ff + d_model : 0);
-  const int64_t norms = 2 * d_model + (post_attn_norm ? d_model : 0) + (post_mlp_norm ? d_model : 0);
-  return n_vocab * d_model * (tied_embeddings ? 1 : 2) + d_model + n_layer * (attn + mlp + norms);
+// In T = long double, validate() checks that the count fits int64 before n_params() uses it.
+template <typename T>
+static T count_params(const ModelConfig& c) {
+  const T d_model = c.d_model, n_head = c.n_head, n_head_kv = c.n_head_kv, d_head = c.d_head;
+  const T attn = d_model * n_head * d_head + 2 * d_model * n_head_kv * d_head +
+                 n_head * d_head * d_model +
+                 (c.attn_qkv_bias ? (n_head + 2 * n_head_kv) * d_head : 0) +
+                 (c.attn_out_bias ? d_model : 0) + (c.qk_norm ? 2 * d_head : 0);
+  const T mlp = 3 * d_model * c.d_ff + (c.mlp_bias ? 2 * c.d_ff + d_model : 0);
+  const T norms = 2 * d_model + (c.post_attn_norm ? d_model : 0) + (c.post_mlp_norm ? d_model : 0);
+  return T(c.n_vocab) * d_model * (c.tied_embeddings ? 1 : 2) + d_model + T(c.n_layer) * (attn + mlp + norms);
 }
+
+int64_t ModelConfig::n_params() const { return count_params<int64_t>(*this); }
 
 void ModelConfig::validate() const {
   auto positive = [&](const char* what, int64_t v) {
@@ -64,6 +69,9 @@ void ModelConfig::validate() const {
   if (!layer_sliding.empty() && static_cast<int64_t>(layer_sliding.size()) != n_layer)
     fail(source, ": model config: ", layer_sliding.size(), " sliding-window flags for ", n_layer,
          " layers");
+  if (count_params<long double>(*this) > 9.0e18L)  // found by fuzz_hf_config
+    fail(source, ": model config: the sizes (n_layer ", n_layer, ", d_model ", d_model, ", d_ff ", d_ff,
+         ", n_vocab ", n_vocab, ", ...) give more than 9e18 parameters");
 }
 
 std::string ModelConfig::summary() const {
@@ -228,8 +236,13 @@ ModelConfig config_from_hf_json(const std::string& text, const std::string& path
       c.rope.factor = get_num(rs_, "factor", 8.0);
       c.rope.low_freq_factor = get_num(rs_, "low_freq_factor", 1.0);
       c.rope.high_freq_factor = get_num(rs_, "high_freq_factor", 4.0);
-      c.rope.original_max_position =
-          static_cast<int64_t>(get_num(rs_, "original_max_position_embeddings", 8192));
+      // Range-checked before the cast: a double outside int64 is undefined behaviour (1e300 is
+      // valid JSON). Found by fuzz_hf_config.
+      const double omp = get_num(rs_, "original_max_position_embeddings", 8192);
+      if (!(omp >= 1 && omp <= 1e15))
+        fail(path, ": key \"rope_scaling.original_max_position_embeddings\": expected a positive "
+             "context length, found ", omp);
+      c.rope.original_max_position = static_cast<int64_t>(omp);
     } else if (!type.empty() && type != "default") {
       fail(path, ": key \"rope_scaling\": type '", type, "' is not supported (linear, llama3)");
     }

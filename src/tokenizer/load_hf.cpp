@@ -206,7 +206,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_texts(const std::string& tokenizer
 
   std::string tp_first, tp_last;
   bool cfg_add_bos = false, cfg_add_eos = false;  // tokenizer_config.json said explicitly
-  template_specials(tj.value("post_processor", json()), tp_first, tp_last);
+  try {
+    template_specials(tj.value("post_processor", json()), tp_first, tp_last);
+  } catch (const json::exception& e) {  // e.g. "SpecialToken": 3
+    fail(path, ": post_processor: unexpected structure: ", e.what());
+  }
 
   const std::string cfg_path = dir + "/tokenizer_config.json";
   if (config_json) {

@@ -1,11 +1,25 @@
 // Edit-file layout checks (edit_format.h).
 #include "methods/lens/edit_format.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <utility>
 
 #include "core/error.h"
 
 namespace rs::lens {
+namespace {
+// A base weight's mean |w| as save_edit wrote it: the whole text one finite number >= 0 (a
+// NaN would make the identity check in check_edit pass for any model).
+double parse_mean_abs(const std::string& key, const std::string& text, const std::string& path) {
+  char* end = nullptr;
+  const double x = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(x) || x < 0)
+    fail(path, ": metadata '", key, "': expected a finite number >= 0 (the base weight's mean |w|), "
+         "found '", text, "'");
+  return x;
+}
+}  // namespace
 
 EditValues parse_edit_file(const SafetensorsFile& f, const std::string& path) {
   const auto& md = f.metadata();
@@ -18,7 +32,7 @@ EditValues parse_edit_file(const SafetensorsFile& f, const std::string& path) {
     if (k.rfind("identity.", 0) == 0)
       e.model_identity[k.substr(9)] = v;
     else if (k.rfind("base_mean_abs.", 0) == 0)
-      e.base_mean_abs[k.substr(14)] = std::stod(v);
+      e.base_mean_abs[k.substr(14)] = parse_mean_abs(k, v, path);
     else
       e.metadata[k] = v;
   }

@@ -88,11 +88,16 @@ SavedHeads saved_heads_from_json(const nlohmann::json& j, const std::string& whe
     if (!(sg > 0)) fail(w, ": field 'sigma' must be > 0, found ", sg);
     s.sigma.push_back(sg);
   }
-  if (j.contains("ranking") && j["ranking"].is_array())
-    for (const auto& r : j["ranking"])
-      if (r.is_object() && r.contains("layer") && r.contains("head"))
-        s.ranking.push_back({r.value("layer", int64_t{0}), r.value("head", int64_t{0}),
-                             r.value("calib_balanced_accuracy", 0.0), r.value("calib_margin", 0.0)});
+  if (j.contains("ranking")) {  // informational, but when present it is what to_json wrote
+    const nlohmann::json& rk = j["ranking"];
+    if (!rk.is_array()) fail(where, ": field 'ranking' must be an array, found ", rk.type_name());
+    for (size_t i = 0; i < rk.size(); ++i) {
+      const std::string w = where + ": ranking[" + std::to_string(i) + "]";
+      if (!rk[i].is_object()) fail(w, ": expected an object, found ", rk[i].type_name());
+      s.ranking.push_back({need_int(rk[i], "layer", w), need_int(rk[i], "head", w),
+                           need_num(rk[i], "calib_balanced_accuracy", w), need_num(rk[i], "calib_margin", w)});
+    }
+  }
   return s;
 }
 
