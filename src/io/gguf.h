@@ -23,8 +23,10 @@ enum class ValueType : uint32_t {
 };
 const char* value_type_name(ValueType t);
 
-// One metadata value. Scalars use the field matching their type class; arrays keep their
-// element type and elements (arrays of arrays are allowed by the spec).
+// One metadata value. Scalars use the field matching their type class. Arrays (arrays of
+// arrays are allowed by the spec) keep their elements encoded as in the file, so an array
+// costs about its size on disk: one decoded Value per element (~100 bytes) would let a
+// crafted 100 MB UINT8 array ask for 10 GB. item(k) decodes one element.
 struct Value {
   ValueType type = ValueType::UINT8;
   uint64_t u = 0;        // UINT8/16/32/64, BOOL (0/1)
@@ -32,7 +34,15 @@ struct Value {
   double f = 0.0;        // FLOAT32/64
   std::string s;         // STRING
   ValueType elem_type = ValueType::UINT8;  // ARRAY
-  std::vector<Value> arr;                  // ARRAY
+  // ARRAY: the elements' bytes in GGUF encoding (little-endian scalars; a string is u64
+  // length + bytes; a nested array is u32 type + u64 count + elements), and for STRING and
+  // ARRAY elements the offset in `raw` where each one starts. Both are filled by the reader
+  // (which validated them) or by of_array; do not edit them by hand.
+  std::vector<uint8_t> raw;
+  std::vector<uint64_t> starts;
+
+  size_t size() const;         // ARRAY: element count
+  Value item(size_t k) const;  // ARRAY: element k (k < size())
 
   static Value of_u32(uint32_t v);
   static Value of_i32(int32_t v);
@@ -40,7 +50,8 @@ struct Value {
   static Value of_f32(float v);
   static Value of_bool(bool v);
   static Value of_string(std::string v);
-  static Value of_array(ValueType elem, std::vector<Value> items);
+  // Throws rs::Error when an item's type differs from `elem` or its value does not fit it.
+  static Value of_array(ValueType elem, const std::vector<Value>& items);
   static Value of_u8(uint8_t v);
   static Value of_i8(int8_t v);
   static Value of_u16(uint16_t v);
@@ -59,6 +70,11 @@ struct Value {
 // Same type and same contents (float fields compared as values; NaN equals NaN).
 bool operator==(const Value& a, const Value& b);
 inline bool operator!=(const Value& a, const Value& b) { return !(a == b); }
+// Appends v in GGUF encoding (the type tag is not written). Throws rs::Error when a scalar
+// does not fit its type (e.g. UINT8 holding 300).
+void encode_value(const Value& v, std::vector<uint8_t>& out);
+// Encoded size of one element of a fixed-size type (1, 2, 4 or 8); 0 for STRING and ARRAY.
+size_t fixed_size(ValueType t);
 
 // Limits the reader enforces (ggml: GGML_MAX_DIMS = 4). Nested arrays deeper than
 // kMaxArrayDepth are refused so a hostile file cannot exhaust the stack.

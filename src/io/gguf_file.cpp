@@ -75,8 +75,13 @@ std::vector<std::string> File::get_string_array(const std::string& key) const {
   if (v->type != ValueType::ARRAY || v->elem_type != ValueType::STRING)
     wrong_type(path_, key, "ARRAY of STRING", *v);
   std::vector<std::string> out;
-  out.reserve(v->arr.size());
-  for (const Value& e : v->arr) out.push_back(e.s);
+  out.reserve(v->size());
+  for (size_t k = 0; k < v->size(); ++k) {
+    // Element k: u64 length, then its bytes (validated by the reader or by of_array).
+    const uint8_t* p = v->raw.data() + v->starts[k] + sizeof(uint64_t);
+    const size_t end = k + 1 < v->starts.size() ? v->starts[k + 1] : v->raw.size();
+    out.emplace_back(reinterpret_cast<const char*>(p), v->raw.data() + end - p);
+  }
   return out;
 }
 
@@ -85,9 +90,9 @@ std::vector<int64_t> File::get_int_array(const std::string& key) const {
   if (v->type != ValueType::ARRAY || !is_int_type(v->elem_type))
     wrong_type(path_, key, "ARRAY of integers", *v);
   std::vector<int64_t> out;
-  out.reserve(v->arr.size());
-  for (size_t k = 0; k < v->arr.size(); ++k) {
-    const Value& e = v->arr[k];
+  out.reserve(v->size());
+  for (size_t k = 0; k < v->size(); ++k) {
+    const Value e = v->item(k);
     if (e.type == ValueType::UINT64 && e.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
       fail(path_, ": metadata key ", key, ": item ", k, ": expected an integer up to 2^63-1, found ", e.u);
     out.push_back(e.as_int());
@@ -100,8 +105,8 @@ std::vector<double> File::get_float_array(const std::string& key) const {
   if (v->type != ValueType::ARRAY || !is_num_type(v->elem_type))
     wrong_type(path_, key, "ARRAY of numbers", *v);
   std::vector<double> out;
-  out.reserve(v->arr.size());
-  for (const Value& e : v->arr) out.push_back(e.as_float());
+  out.reserve(v->size());
+  for (size_t k = 0; k < v->size(); ++k) out.push_back(v->item(k).as_float());
   return out;
 }
 

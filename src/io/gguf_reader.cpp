@@ -23,15 +23,8 @@ constexpr uint32_t kMagic = 0x46554747u;  // "GGUF" read as a little-endian u32
 // bytes that remain before anything is allocated. STRING = its u64 length; ARRAY = its
 // u32 type + u64 count.
 uint64_t min_value_size(ValueType t) {
-  switch (t) {
-    case ValueType::UINT8: case ValueType::INT8: case ValueType::BOOL: return 1;
-    case ValueType::UINT16: case ValueType::INT16: return 2;
-    case ValueType::UINT32: case ValueType::INT32: case ValueType::FLOAT32: return 4;
-    case ValueType::UINT64: case ValueType::INT64: case ValueType::FLOAT64: return 8;
-    case ValueType::STRING: return 8;
-    case ValueType::ARRAY: return 12;
-  }
-  return 1;
+  if (const size_t fixed = fixed_size(t)) return fixed;
+  return t == ValueType::STRING ? 8 : 12;
 }
 
 bool valid_value_type(uint32_t t) { return t <= static_cast<uint32_t>(ValueType::FLOAT64); }
@@ -44,6 +37,12 @@ class Cursor {
   size_t pos() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
   const std::string& name() const { return name_; }
+  const uint8_t* at(size_t pos) const { return data_ + pos; }
+  // Advances over n bytes that need() has checked.
+  void skip(uint64_t n, const char* what) {
+    need(n, what);
+    pos_ += static_cast<size_t>(n);
+  }
 
   [[noreturn]] void fail_at(uint64_t offset, const std::string& what) const {
     fail(name_, ": offset ", offset, ": ", what);
@@ -62,15 +61,20 @@ class Cursor {
     pos_ += sizeof(T);
     return v;
   }
-  std::string read_string(const char* what) {
+  // Checks a string's length against the bytes left; returns where its bytes start.
+  size_t skip_string(const char* what) {
     const size_t at = pos_;
     const uint64_t len = read<uint64_t>(what);
     if (len > remaining())
       fail_at(at, str("expected ", what, " of ", len, " bytes, found only ", remaining(),
                       " bytes before the end of the file (size ", size_, ")"));
-    std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
+    const size_t begin = pos_;
     pos_ += static_cast<size_t>(len);
-    return s;
+    return begin;
+  }
+  std::string read_string(const char* what) {
+    const size_t begin = skip_string(what);
+    return std::string(reinterpret_cast<const char*>(data_ + begin), pos_ - begin);
   }
 
  private:
@@ -110,7 +114,9 @@ Value read_scalar(Cursor& c, ValueType t) {
   return v;
 }
 
-Value read_array(Cursor& c, int depth) {
+// Reads an array's element type and count and checks the count against the bytes left at
+// the smallest encoded element size, so nothing is allocated for elements that cannot exist.
+ValueType read_array_header(Cursor& c, int depth, uint64_t* count) {
   const size_t type_at = c.pos();
   if (depth >= kMaxArrayDepth)
     c.fail_at(type_at, str("arrays nested deeper than ", kMaxArrayDepth, " levels are not supported"));
@@ -119,15 +125,51 @@ Value read_array(Cursor& c, int depth) {
     c.fail_at(type_at, str("expected an array element type 0..12, found ", et));
   const ValueType elem = static_cast<ValueType>(et);
   const size_t count_at = c.pos();
-  const uint64_t count = c.read<uint64_t>("an array length");
+  *count = c.read<uint64_t>("an array length");
   const uint64_t min_size = min_value_size(elem);
-  if (count > c.remaining() / min_size)
-    c.fail_at(count_at, str("array of ", count, " ", value_type_name(elem), " needs at least ",
-                            count, " x ", min_size, " bytes, found only ", c.remaining(),
+  if (*count > c.remaining() / min_size)
+    c.fail_at(count_at, str("array of ", *count, " ", value_type_name(elem), " needs at least ",
+                            *count, " x ", min_size, " bytes, found only ", c.remaining(),
                             " bytes before the end of the file"));
+  return elem;
+}
+
+void skip_array(Cursor& c, int depth);
+
+// Validates `count` elements of type `elem` and moves past them; with `starts`, records
+// where each variable-size element begins, relative to `base`.
+void skip_elements(Cursor& c, ValueType elem, uint64_t count, int depth, size_t base,
+                   std::vector<uint64_t>* starts) {
+  if (const size_t fixed = fixed_size(elem)) {
+    const size_t begin = c.pos();
+    c.skip(count * fixed, "the array's elements");  // count <= remaining / fixed: no overflow
+    if (elem == ValueType::BOOL)
+      for (uint64_t k = 0; k < count; ++k)
+        if (*c.at(begin + k) > 1)
+          c.fail_at(begin + k, str("expected a BOOL (0 or 1), found ", static_cast<int>(*c.at(begin + k))));
+    return;
+  }
+  if (starts) starts->reserve(static_cast<size_t>(count));
+  for (uint64_t k = 0; k < count; ++k) {
+    if (starts) starts->push_back(c.pos() - base);
+    if (elem == ValueType::STRING) c.skip_string("a string value");
+    else skip_array(c, depth + 1);
+  }
+}
+
+void skip_array(Cursor& c, int depth) {
+  uint64_t count = 0;
+  const ValueType elem = read_array_header(c, depth, &count);
+  skip_elements(c, elem, count, depth, 0, nullptr);
+}
+
+Value read_array(Cursor& c, int depth) {
+  uint64_t count = 0;
+  const ValueType elem = read_array_header(c, depth, &count);
   Value v = Value::of_array(elem, {});
-  v.arr.reserve(static_cast<size_t>(count));
-  for (uint64_t k = 0; k < count; ++k) v.arr.push_back(read_value(c, elem, depth + 1));
+  const size_t begin = c.pos();
+  skip_elements(c, elem, count, depth, begin, &v.starts);
+  v.raw.assign(c.at(begin), c.at(c.pos()));
   return v;
 }
 
@@ -138,6 +180,20 @@ Value read_value(Cursor& c, ValueType t, int depth) {
 bool is_power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 }  // namespace
+
+// The bytes were validated when the array was read or built, so decoding cannot fail on a
+// well-formed Value; a hand-edited one still gives an rs::Error, not a bad read.
+Value Value::item(size_t k) const {
+  if (type != ValueType::ARRAY || k >= size())
+    fail("gguf value: item ", k, " requested from ", to_string(0));
+  const size_t fixed = fixed_size(elem_type);
+  const size_t begin = fixed ? k * fixed : static_cast<size_t>(starts[k]);
+  const size_t end = fixed ? begin + fixed : (k + 1 < starts.size() ? starts[k + 1] : raw.size());
+  if (begin > end || end > raw.size()) fail("gguf value: item ", k, " lies outside the array's bytes");
+  static const std::string kName = "gguf array";
+  Cursor c(raw.data() + begin, end - begin, kName);
+  return read_value(c, elem_type, 0);
+}
 
 int64_t TensorInfo::n_elements() const {
   int64_t n = 1;

@@ -58,11 +58,84 @@ Value Value::of_string(std::string x) {
   v.s = std::move(x);
   return v;
 }
-Value Value::of_array(ValueType elem, std::vector<Value> items) {
+Value Value::of_array(ValueType elem, const std::vector<Value>& items) {
   Value v = make(ValueType::ARRAY);
   v.elem_type = elem;
-  v.arr = std::move(items);
+  const size_t fixed = fixed_size(elem);
+  if (fixed) v.raw.reserve(items.size() * fixed);
+  else v.starts.reserve(items.size());
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (items[k].type != elem)
+      fail("gguf array item ", k, ": has type ", value_type_name(items[k].type),
+           ", expected the array's element type ", value_type_name(elem));
+    if (!fixed) v.starts.push_back(v.raw.size());
+    encode_value(items[k], v.raw);
+  }
   return v;
+}
+
+size_t fixed_size(ValueType t) {
+  switch (t) {
+    case ValueType::UINT8: case ValueType::INT8: case ValueType::BOOL: return 1;
+    case ValueType::UINT16: case ValueType::INT16: return 2;
+    case ValueType::UINT32: case ValueType::INT32: case ValueType::FLOAT32: return 4;
+    case ValueType::UINT64: case ValueType::INT64: case ValueType::FLOAT64: return 8;
+    case ValueType::STRING: case ValueType::ARRAY: return 0;
+  }
+  return 0;
+}
+
+size_t Value::size() const {
+  if (type != ValueType::ARRAY) return 0;
+  const size_t fixed = fixed_size(elem_type);
+  return fixed ? raw.size() / fixed : starts.size();
+}
+
+namespace {
+template <typename T>
+void put(std::vector<uint8_t>& out, T x) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&x);
+  out.insert(out.end(), p, p + sizeof(T));  // little-endian host (x86-64, aarch64)
+}
+}  // namespace
+
+void encode_value(const Value& v, std::vector<uint8_t>& out) {
+  auto range = [&](bool ok, const auto& val) {
+    if (!ok) fail("gguf value ", val, " does not fit ", value_type_name(v.type));
+  };
+  switch (v.type) {
+    case ValueType::UINT8: range(v.u <= 0xff, v.u); put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
+    case ValueType::BOOL: range(v.u <= 1, v.u); put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
+    case ValueType::UINT16: range(v.u <= 0xffff, v.u); put<uint16_t>(out, static_cast<uint16_t>(v.u)); break;
+    case ValueType::UINT32:
+      range(v.u <= 0xffffffffull, v.u);
+      put<uint32_t>(out, static_cast<uint32_t>(v.u));
+      break;
+    case ValueType::UINT64: put<uint64_t>(out, v.u); break;
+    case ValueType::INT8: range(v.i >= -128 && v.i <= 127, v.i); put<int8_t>(out, static_cast<int8_t>(v.i)); break;
+    case ValueType::INT16:
+      range(v.i >= -32768 && v.i <= 32767, v.i);
+      put<int16_t>(out, static_cast<int16_t>(v.i));
+      break;
+    case ValueType::INT32:
+      range(v.i >= std::numeric_limits<int32_t>::min() && v.i <= std::numeric_limits<int32_t>::max(), v.i);
+      put<int32_t>(out, static_cast<int32_t>(v.i));
+      break;
+    case ValueType::INT64: put<int64_t>(out, v.i); break;
+    case ValueType::FLOAT32: put<float>(out, static_cast<float>(v.f)); break;
+    case ValueType::FLOAT64: put<double>(out, v.f); break;
+    case ValueType::STRING:
+      put<uint64_t>(out, v.s.size());
+      out.insert(out.end(), v.s.begin(), v.s.end());
+      break;
+    case ValueType::ARRAY:
+      put<uint32_t>(out, static_cast<uint32_t>(v.elem_type));
+      put<uint64_t>(out, v.size());
+      out.insert(out.end(), v.raw.begin(), v.raw.end());
+      break;
+    default:
+      fail("gguf value: unknown value type ", static_cast<uint32_t>(v.type));
+  }
 }
 
 bool Value::is_integer() const { return is_unsigned(type) || is_signed(type); }
@@ -101,10 +174,11 @@ std::string Value::to_string(size_t max_items) const {
     }
     return out + "\"";
   }
-  std::string out = str("[", arr.size(), " x ", value_type_name(elem_type));
-  for (size_t k = 0; k < arr.size() && k < max_items; ++k)
-    out += (k == 0 ? ": " : ", ") + arr[k].to_string(max_items);
-  if (arr.size() > max_items) out += ", ...";
+  const size_t n = size();
+  std::string out = str("[", n, " x ", value_type_name(elem_type));
+  for (size_t k = 0; k < n && k < max_items; ++k)
+    out += (k == 0 ? ": " : ", ") + item(k).to_string(max_items);
+  if (n > max_items) out += ", ...";
   return out + "]";
 }
 
@@ -121,7 +195,12 @@ bool operator==(const Value& a, const Value& b) {
     case ValueType::STRING:
       return a.s == b.s;
     case ValueType::ARRAY:
-      return a.elem_type == b.elem_type && a.arr == b.arr;
+      if (a.elem_type != b.elem_type || a.size() != b.size()) return false;
+      if (a.raw == b.raw) return true;
+      // Equal values can differ in bytes only through floats (-0 and 0, NaN payloads).
+      for (size_t k = 0; k < a.size(); ++k)
+        if (a.item(k) != b.item(k)) return false;
+      return true;
   }
   return false;
 }

@@ -24,60 +24,39 @@ void put_string(const Sink& out, const std::string& s) {
   out(s.data(), s.size());
 }
 
-// Checks that v can be encoded as its declared type (ranges, array element types).
-void check_value(const std::string& key, const Value& v, int depth) {
-  auto range = [&](bool ok, const auto& val) {
-    if (!ok)
-      fail("gguf writer: key ", key, ": value ", val, " does not fit ", value_type_name(v.type));
-  };
-  switch (v.type) {
-    case ValueType::UINT8: range(v.u <= 0xff, v.u); break;
-    case ValueType::UINT16: range(v.u <= 0xffff, v.u); break;
-    case ValueType::UINT32: range(v.u <= 0xffffffffull, v.u); break;
-    case ValueType::BOOL: range(v.u <= 1, v.u); break;
-    case ValueType::INT8: range(v.i >= -128 && v.i <= 127, v.i); break;
-    case ValueType::INT16: range(v.i >= -32768 && v.i <= 32767, v.i); break;
-    case ValueType::INT32:
-      range(v.i >= std::numeric_limits<int32_t>::min() && v.i <= std::numeric_limits<int32_t>::max(), v.i);
-      break;
-    case ValueType::UINT64: case ValueType::INT64: case ValueType::FLOAT32:
-    case ValueType::FLOAT64: case ValueType::STRING:
-      break;
-    case ValueType::ARRAY:
-      if (depth + 1 >= kMaxArrayDepth)
-        fail("gguf writer: key ", key, ": arrays nested deeper than ", kMaxArrayDepth, " levels");
-      for (size_t k = 0; k < v.arr.size(); ++k) {
-        if (v.arr[k].type != v.elem_type)
-          fail("gguf writer: key ", key, ": array item ", k, " has type ", value_type_name(v.arr[k].type),
-               ", expected the array's element type ", value_type_name(v.elem_type));
-        check_value(key, v.arr[k], depth + 1);
-      }
-      break;
-    default:
-      fail("gguf writer: key ", key, ": unknown value type ", static_cast<uint32_t>(v.type));
+// Nesting depth of an array value (1 for an array of scalars or strings).
+int array_depth(const Value& v) {
+  if (v.type != ValueType::ARRAY) return 0;
+  int inner = 0;
+  if (v.elem_type == ValueType::ARRAY)
+    for (size_t k = 0; k < v.size(); ++k) inner = std::max(inner, array_depth(v.item(k)));
+  return 1 + inner;
+}
+
+// Checks that v can be encoded as its declared type (ranges, nesting), naming the key.
+void check_value(const std::string& key, const Value& v) {
+  if (array_depth(v) > kMaxArrayDepth)
+    fail("gguf writer: key ", key, ": arrays nested deeper than ", kMaxArrayDepth, " levels");
+  std::vector<uint8_t> scratch;
+  if (v.type != ValueType::ARRAY) {
+    try {
+      encode_value(v, scratch);
+    } catch (const Error& e) {
+      fail("gguf writer: key ", key, ": ", e.what());
+    }
   }
 }
 
 void put_value(const Sink& out, const Value& v) {
-  switch (v.type) {
-    case ValueType::UINT8: put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
-    case ValueType::INT8: put<int8_t>(out, static_cast<int8_t>(v.i)); break;
-    case ValueType::UINT16: put<uint16_t>(out, static_cast<uint16_t>(v.u)); break;
-    case ValueType::INT16: put<int16_t>(out, static_cast<int16_t>(v.i)); break;
-    case ValueType::UINT32: put<uint32_t>(out, static_cast<uint32_t>(v.u)); break;
-    case ValueType::INT32: put<int32_t>(out, static_cast<int32_t>(v.i)); break;
-    case ValueType::UINT64: put<uint64_t>(out, v.u); break;
-    case ValueType::INT64: put<int64_t>(out, v.i); break;
-    case ValueType::FLOAT32: put<float>(out, static_cast<float>(v.f)); break;
-    case ValueType::FLOAT64: put<double>(out, v.f); break;
-    case ValueType::BOOL: put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
-    case ValueType::STRING: put_string(out, v.s); break;
-    case ValueType::ARRAY:
-      put<uint32_t>(out, static_cast<uint32_t>(v.elem_type));
-      put<uint64_t>(out, v.arr.size());
-      for (const Value& e : v.arr) put_value(out, e);
-      break;
+  if (v.type == ValueType::ARRAY) {  // elements are already encoded: no second copy
+    put<uint32_t>(out, static_cast<uint32_t>(v.elem_type));
+    put<uint64_t>(out, v.size());
+    out(v.raw.data(), v.raw.size());
+    return;
   }
+  std::vector<uint8_t> bytes;
+  encode_value(v, bytes);
+  out(bytes.data(), bytes.size());
 }
 
 uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -85,7 +64,7 @@ uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 }  // namespace
 
 void Writer::set(const std::string& key, Value v) {
-  check_value(key, v, 0);
+  check_value(key, v);
   if (key == "general.alignment") {
     const bool ok = v.is_integer() && v.as_int() > 0 && v.as_int() <= (1 << 30) &&
                     (v.as_int() & (v.as_int() - 1)) == 0;

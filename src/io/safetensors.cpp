@@ -121,11 +121,23 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size) {
          " levels (expected {name: {dtype, shape, data_offsets}})");
 
   DuplicateKeyWatch watch;
-  json::parser_callback_t cb = [&watch](int depth, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::key && depth == 1 && watch.duplicate.empty()) {
+  // Items of the arrays being parsed (innermost last; -1 marks an object). A valid header's
+  // only arrays are shapes and data_offsets, so a longer array is refused while it is read:
+  // the parsed tree costs ~16 bytes per item, 8x the 2 bytes of "1," in the file.
+  std::vector<int64_t> open;
+  json::parser_callback_t cb = [&watch, &open, &P](int depth, json::parse_event_t ev, json& parsed) {
+    using E = json::parse_event_t;
+    if (ev == E::key && depth == 1 && watch.duplicate.empty()) {
       const auto& k = parsed.get_ref<const std::string&>();
       if (!watch.seen.insert(k).second) watch.duplicate = k;
     }
+    if ((ev == E::value || ev == E::object_start || ev == E::array_start) && !open.empty() &&
+        open.back() >= 0 && ++open.back() > st_detail::kMaxArrayItems)
+      fail(P, ": offset 8: JSON header has an array of more than ", st_detail::kMaxArrayItems,
+           " items (expected shapes and data_offsets only)");
+    if (ev == E::object_start) open.push_back(-1);
+    if (ev == E::array_start) open.push_back(0);
+    if ((ev == E::object_end || ev == E::array_end) && !open.empty()) open.pop_back();
     return true;
   };
   json root;

@@ -12,6 +12,9 @@ namespace rs::st_detail {
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 // A valid header nests 3 deep ({name: {shape: [..]}}); allow some slack for unknown extras.
 inline constexpr int kMaxHeaderDepth = 16;
+// Longest array a header may hold: a shape (rank) or data_offsets (2). Real tensors have at
+// most a handful of dimensions; 64 leaves room for any framework's limit.
+inline constexpr int64_t kMaxArrayItems = 64;
 
 inline uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;

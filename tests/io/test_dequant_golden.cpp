@@ -108,9 +108,9 @@ TEST(GgufGolden, MetadataWrittenByGgufPackage) {
   const Value* nested = f->find("golden.arr_nested");
   ASSERT_NE(nested, nullptr);
   EXPECT_EQ(nested->elem_type, ValueType::ARRAY);
-  ASSERT_EQ(nested->arr.size(), 2u);
-  EXPECT_EQ(nested->arr[0], Value::of_array(ValueType::INT32, {Value::of_i32(1), Value::of_i32(2)}));
-  EXPECT_EQ(nested->arr[1], Value::of_array(ValueType::INT32, {Value::of_i32(3)}));
+  ASSERT_EQ(nested->size(), 2u);
+  EXPECT_EQ(nested->item(0), Value::of_array(ValueType::INT32, {Value::of_i32(1), Value::of_i32(2)}));
+  EXPECT_EQ(nested->item(1), Value::of_array(ValueType::INT32, {Value::of_i32(3)}));
 }
 
 TEST(GgufGolden, RewrittenByOurWriterReadsBackIdentically) {

@@ -99,7 +99,7 @@ TEST(GgufRoundTrip, ArraysOfEveryTypeAndNested) {
   ASSERT_EQ(f->metadata().size(), arrays.size());
   for (size_t i = 0; i < arrays.size(); ++i)
     EXPECT_EQ(f->metadata()[i].second, arrays[i].second) << arrays[i].first;
-  EXPECT_EQ(f->find("deeper")->arr[1].arr[1].arr[0].s, "x");
+  EXPECT_EQ(f->find("deeper")->item(1).item(1).item(0).s, "x");
   EXPECT_EQ(f->get_int_array("t.i16.arr3"), (std::vector<int64_t>{-32768, -32768, -32768}));
   EXPECT_EQ(f->get_string_array("t.string.arr1").at(0), std::string("a\0b\xff\n", 5));
   EXPECT_EQ(f->get_float_array("t.f64.arr1").at(0), 3.141592653589793e300);

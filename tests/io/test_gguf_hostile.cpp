@@ -304,3 +304,39 @@ TEST(GgufHostile, TruncatedFileOnDiskNamesItsPath) {
   }
   std::remove(path.c_str());
 }
+
+// A metadata array costs about its size in the file whatever its element type. One decoded
+// Value per element (~100 bytes) let a 100 MB UINT8 array ask for 10 GB (issue 21).
+TEST(GgufHostile, ArraysCostAboutTheirSizeInTheFile) {
+  struct Case { uint32_t type; uint64_t elem_bytes; Value last; };
+  const Case cases[] = {
+      {0, 1, Value::of_u8(0)},
+      {7, 1, Value::of_bool(false)},
+      {3, 2, Value::of_i16(0)},
+      {12, 8, Value::of_f64(0.0)},
+      {8, 8, Value::of_string("")},                              // empty strings: just a length
+      {9, 12, Value::of_array(ValueType::UINT8, {})},            // empty arrays: type + count
+  };
+  const uint64_t n = 1u << 20;
+  for (const Case& c : cases) {
+    Bytes b;
+    b.header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(c.type).put<uint64_t>(n).data(n * c.elem_bytes);
+    auto f = File::from_memory(b.b.data(), b.b.size(), kName);
+    const Value* v = f->find("k");
+    ASSERT_NE(v, nullptr);
+    ASSERT_EQ(v->size(), n) << value_type_name(c.last.type);
+    const uint64_t heap = v->raw.capacity() + v->starts.capacity() * sizeof(uint64_t);
+    EXPECT_LE(heap, 2 * n * c.elem_bytes) << value_type_name(c.last.type);
+    EXPECT_EQ(v->item(n - 1), c.last) << value_type_name(c.last.type);
+  }
+}
+
+TEST(GgufHostile, InvalidElementsInsideArrays) {
+  expect_error(Bytes().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(7).put<uint64_t>(3)
+                   .put<uint8_t>(1).put<uint8_t>(0).put<uint8_t>(2).b,
+               "BOOL (0 or 1), found 2", "bool 2 in an array");
+  // Nested: an inner array whose count exceeds what is left.
+  expect_error(Bytes().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(9).put<uint64_t>(1)
+                   .put<uint32_t>(4).put<uint64_t>(5).data(8).b,
+               "array of 5 UINT32", "inner array count");
+}

@@ -44,6 +44,13 @@ uint32_t bits(float f) {
 }
 
 // A file built by hand: 8-byte length, header text as given (no padding), data bytes.
+// "1, 1, ..., 1" (n ones): a JSON array body.
+std::string ones(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += i ? ", 1" : "1";
+  return s;
+}
+
 std::vector<uint8_t> raw_file(const std::string& header, size_t data_bytes) {
   std::vector<uint8_t> out(8 + header.size() + data_bytes, 0);
   uint64_t n = header.size();
@@ -347,6 +354,11 @@ TEST(SafetensorsHostile, EachHeaderValidation) {
       {"{\"a\": \"\xff\xfe\"}", 0, "invalid JSON header"},  // invalid UTF-8 in a string
       {"{\"a\": 1e99999}", 0, "offset 8: invalid JSON header: number overflow"},  // found by fuzzing
       {"{\"a\": " + std::string(100, '[') + std::string(100, ']') + "}", 0, "nested deeper"},
+      // A shape of 65 dims: arrays are capped while parsing (a 100 MB header of "1," once made
+      // a 50M-entry tree and shape, ~1.2 GB), a 64-dim one is still read.
+      {"{\"a\": {\"dtype\": \"F32\", \"shape\": [" + ones(65) + "], \"data_offsets\": [0, 4]}}", 4,
+       "offset 8: JSON header has an array of more than 64 items"},
+      {"{\"a\": {\"x\": [[" + ones(40) + "], [" + ones(40) + "]]}}", 0, "header key 'a': missing \"dtype\""},
   };
   for (const auto& c : cases) {
     std::string m = error_of(raw_file(c.header, c.data));
@@ -354,6 +366,11 @@ TEST(SafetensorsHostile, EachHeaderValidation) {
     EXPECT_EQ(m.rfind("bad.safetensors: ", 0), 0u) << m;
     EXPECT_NE(m.find(c.needle), std::string::npos) << "header " << c.header << "\n got: " << m;
   }
+}
+
+TEST(SafetensorsHostile, ShapeOf64DimsIsRead) {
+  EXPECT_EQ(error_of(raw_file("{\"a\": {\"dtype\": \"F32\", \"shape\": [" + ones(64) + "], \"data_offsets\": [0, 4]}}", 4)),
+            "");
 }
 
 TEST(SafetensorsHostile, HeaderLengthChecks) {

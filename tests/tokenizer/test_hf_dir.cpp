@@ -147,7 +147,39 @@ TEST(HfDir, VocabWithAGapIsAnError) {
   } catch (const rs::Error& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("model.vocab"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("id 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("has id 2, out of range [0, 2)"), std::string::npos) << msg;
+  }
+}
+
+// An id is checked against the number of entries before any table is sized by it: one entry
+// with id 2^24 used to allocate a 16M-entry vocabulary (~540 MB) before the gap was noticed.
+TEST(HfDir, HugeTokenIdIsRefusedBeforeAllocating) {
+  TempDir dir;
+  json tj = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 1 << 24}}}, {"merges", json::array()}}},
+             {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}}};
+  dir.write("tokenizer.json", tj.dump());
+  try {
+    rs::tok::Tokenizer::from_hf_dir(dir.path());
+    FAIL() << "no error";
+  } catch (const rs::Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("has id 16777216, out of range [0, 1)"), std::string::npos) << msg;
+  }
+}
+
+// Found by fuzz_hf_tokenizer (fuzz/corpus/hf_tokenizer/edge_post_processor): a post_processor
+// whose SpecialToken is not an object escaped as a nlohmann::json exception.
+TEST(HfDir, MalformedPostProcessorIsOneError) {
+  json tj = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}},
+             {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
+             {"post_processor", {{"type", "TemplateProcessing"}, {"single", {{{"SpecialToken", 3}}}}}}};
+  try {
+    rs::tok::Tokenizer::from_hf_texts(tj.dump(), std::nullopt, "", "dir");
+    FAIL() << "no error";
+  } catch (const rs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dir/tokenizer.json: post_processor: unexpected structure"),
+              std::string::npos) << e.what();
   }
 }
 
