@@ -122,3 +122,31 @@ TEST(SpectralDetector, JsonRoundTripAndErrors) {
   j["layer"] = "3";
   EXPECT_THROW(detector_from_json(j, "cal.json"), rs::Error);
 }
+
+// Integer fields are range-checked before the cast (a double outside int is undefined
+// behaviour); every refusal names the file and carries the bad-input exit status.
+TEST(SpectralDetector, JsonIntegerFieldsOutOfRange) {
+  Detector d;
+  d.layer = 3;
+  d.metric = "hfer";
+  d.laplacian = "rw";
+  d.max_tokens = 256;
+  const std::pair<const char*, double> bad[] = {
+      {"layer", 1e300}, {"layer", 2147483648.0}, {"layer", -1.0}, {"layer", 1.5},
+      {"max_tokens", 1e19}, {"max_tokens", -1e300}, {"max_tokens", 1.0}, {"max_tokens", 3e9}};
+  for (const auto& [field, value] : bad) {
+    nlohmann::json j = detector_to_json(d);
+    j[field] = value;
+    try {
+      detector_from_json(j, "cal.json");
+      ADD_FAILURE() << field << " = " << value << " accepted";
+    } catch (const rs::Error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind(std::string("cal.json: field '") + field + "'", 0), 0u) << msg;
+      EXPECT_EQ(e.code(), rs::ExitCode::kBadInput) << msg;
+    }
+  }
+  nlohmann::json j = detector_to_json(d);
+  j["layer"] = 2147483647.0;
+  EXPECT_EQ(detector_from_json(j, "cal.json").layer, 2147483647);
+}

@@ -84,3 +84,26 @@ TEST(SpectralRunner, LayersTruncationPerHead) {
   bad.layers = {2};
   EXPECT_THROW(analyse_tokens(m, some_ids(4), bad), rs::Error);
 }
+
+// A model whose file gives no context_length (n_ctx_train == 0) accepts any text, as every
+// other caller of the context check does; a known context still refuses longer texts with
+// the "too long" exit status.
+TEST(SpectralRunner, UnknownContextLengthAcceptsTexts) {
+  rs::ModelConfig c = rs::test::tiny_config();
+  const rs::Model known = rs::test::tiny_model(c);
+  c.n_ctx_train = 0;
+  const rs::Model unknown = rs::test::tiny_model(c);
+  RunOptions o;
+  const TextResult a = analyse_tokens(unknown, some_ids(9), o);
+  const TextResult b = analyse_tokens(known, some_ids(9), o);
+  EXPECT_LT((a.features - b.features).abs().max().item<double>(), 1e-12);
+
+  c.n_ctx_train = 8;
+  const rs::Model short_ctx = rs::test::tiny_model(c);
+  try {
+    analyse_tokens(short_ctx, some_ids(9), o);
+    ADD_FAILURE() << "a 9-token text was accepted by an 8-token context";
+  } catch (const rs::Error& e) {
+    EXPECT_EQ(e.code(), rs::ExitCode::kTooLong) << e.what();
+  }
+}
