@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "hooks/hooks.h"
 #include "methods/qk/qk_score.h"
+#include "model/layers.h"
 #include "model/score.h"
 
 namespace rs::qk {
@@ -26,7 +27,7 @@ void check_prompts(const Model& m, const std::vector<Prompt>& prompts) {
            "; one run needs one option count");
     if (p.ids.empty()) fail("qk scan: prompt ", i, " is empty");
     if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.ids.size()) > m.config.n_ctx_train)
-      fail("qk scan: prompt ", i, " has ", p.ids.size(), " tokens, more than the model's context of ",
+      fail_as(ExitCode::kTooLong, "qk scan: prompt ", i, " has ", p.ids.size(), " tokens, more than the model's context of ",
            m.config.n_ctx_train);
     for (int64_t k : p.key_pos)
       if (k < 0 || k >= static_cast<int64_t>(p.ids.size()) - 1)
@@ -51,6 +52,14 @@ void run_batches(const Model& m, const std::vector<Prompt>& prompts, const ScanO
   });
   const char* q_hook = o.post_rope ? "attn.hook_rot_q" : "attn.hook_q";
   const char* k_hook = o.post_rope ? "attn.hook_rot_k" : "attn.hook_k";
+  // Gemma 3 normalises each q and k head before RoPE (forward.cpp), after hook_q / hook_k;
+  // the pre-RoPE score must use the vectors the attention uses, so the same norm is applied
+  // here to the gathered rows (RMSNorm acts on each head vector alone, so gathering first is
+  // exact). Post-RoPE hooks already see the normed vectors.
+  const bool apply_qk_norm = c.qk_norm && !o.post_rope;
+  auto qk_norm = [&c, apply_qk_norm](const at::Tensor& x, const at::Tensor& w) {
+    return apply_qk_norm ? layers::rms_norm(x, w, c.rms_eps, c.norm_weight_plus_one) : x;
+  };
   at::NoGradGuard no_grad;
   size_t done = 0;
   for (size_t start = 0; start < order.size(); start += static_cast<size_t>(o.batch_size)) {
@@ -72,14 +81,15 @@ void run_batches(const Model& m, const std::vector<Prompt>& prompts, const ScanO
     for (int l = 0; l < L; ++l) {
       const std::string blk = "blocks." + std::to_string(l) + ".";
       // q at the last column (every row's last token): [B, H, dh], copied out of the fused buffer
-      h.custom(blk + q_hook, [&qs, l, T](const at::Tensor& x, const HookContext&) {
-        qs[static_cast<size_t>(l)] = x.select(1, T - 1).clone();
+      const LayerWeights& w = m.layers[static_cast<size_t>(l)];
+      h.custom(blk + q_hook, [&qs, &qk_norm, &w, l, T](const at::Tensor& x, const HookContext&) {
+        qs[static_cast<size_t>(l)] = qk_norm(x.select(1, T - 1).clone(), w.q_norm);
         return x;
       });
       // k at each row's option columns: [B, T, Hkv, dh] -> [B, O, Hkv, dh]
-      h.custom(blk + k_hook, [&ks, &key_cols, l](const at::Tensor& x, const HookContext&) {
-        ks[static_cast<size_t>(l)] =
-            at::gather(x, 1, key_cols.expand({x.size(0), key_cols.size(1), x.size(2), x.size(3)}));
+      h.custom(blk + k_hook, [&ks, &key_cols, &qk_norm, &w, l](const at::Tensor& x, const HookContext&) {
+        ks[static_cast<size_t>(l)] = qk_norm(
+            at::gather(x, 1, key_cols.expand({x.size(0), key_cols.size(1), x.size(2), x.size(3)})), w.k_norm);
         return x;
       });
     }

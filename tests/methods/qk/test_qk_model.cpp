@@ -9,6 +9,8 @@
 // other weight stays random.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "methods/qk/qk_eval.h"
 #include "methods/qk/qk_judge.h"
 #include "methods/qk/qk_runner.h"
@@ -181,9 +183,11 @@ TEST(QkModel, BatchingAndHooksChangeNothing) {
 
 // Pre- vs post-RoPE: rotating the pre-RoPE captures by RoPE at their own positions gives the
 // post-RoPE captures, and the post-RoPE scores are exactly the scores of the rotated vectors.
-TEST(QkModel, PostRopeIsThePreRopeScoreRotated) {
-  const Model m = hand_built_model();
-  const Data d = make_data(8, 9);
+// The pre-RoPE vectors, rotated to their positions, are the post-RoPE ones. For Gemma 3 this
+// holds only if the pre-RoPE q and k are read after the per-head q/k norms, as the model's
+// attention uses them (forward.cpp: norm, then RoPE).
+static void expect_post_rope_is_pre_rope_rotated(const Model& m, const Data& d, at::Tensor* s_pre_out,
+                                                 at::Tensor* s_post_out) {
   const int64_t P = static_cast<int64_t>(d.prompts.size());
   ScanOptions pre, post;
   post.post_rope = true;
@@ -205,8 +209,29 @@ TEST(QkModel, PostRopeIsThePreRopeScoreRotated) {
   const at::Tensor s_pre = scan(m, d.prompts, pre).scores;
   EXPECT_TRUE(at::allclose(qk_scores(q_rot, k_rot), s_post, 1e-4, 1e-4)) << (qk_scores(q_rot, k_rot) - s_post).abs().max();
   EXPECT_TRUE(at::allclose(qk_scores(cp.q, cp.k), s_pre, 1e-5, 1e-5));
+  *s_pre_out = s_pre;
+  *s_post_out = s_post;
+}
+
+TEST(QkModel, PostRopeIsThePreRopeScoreRotated) {
+  const Model m = hand_built_model();
+  at::Tensor s_pre, s_post;
+  expect_post_rope_is_pre_rope_rotated(m, make_data(8, 9), &s_pre, &s_post);
   // ... and the rotation matters: the two scores differ
   EXPECT_GT((s_post - s_pre).abs().max().item<double>(), 1e-2);
+}
+
+// Gemma 3 normalises each q and k head (RMSNorm with its own weights) before RoPE; the
+// pre-RoPE score must see those normed vectors, not the raw projections.
+TEST(QkModel, Gemma3PreRopeIsAfterTheQkNorms) {
+  ModelConfig c = test::tiny_config("gemma3");
+  c.qk_norm = c.post_attn_norm = c.post_mlp_norm = true;
+  c.activation = Activation::GeluTanh;
+  c.embedding_scale = std::sqrt(static_cast<double>(c.d_model));
+  const Model m = test::tiny_model(c, 5);
+  ASSERT_TRUE(m.layers[1].q_norm.defined());
+  at::Tensor s_pre, s_post;
+  expect_post_rope_is_pre_rope_rotated(m, make_data(8, 9), &s_pre, &s_post);
 }
 
 TEST(QkModel, BadPrompts) {
