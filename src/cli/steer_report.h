@@ -77,7 +77,7 @@ inline report::Report build_steer_eval_report(const nlohmann::json& s) {
   if (s["training_separation"].is_array()) {
     r.section("Separation from training");
     r.text("AUROC of the projections of positive vs negative training prompts on each layer's vector "
-           "(held out: the vector refitted without the last pairs, scored on them).");
+           "(held out: the vector refitted without a seeded random subset of the pairs, scored on them).");
     report::LineChart c;
     c.title = "Per-layer separation";
     c.x_label = "layer";

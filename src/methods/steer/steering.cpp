@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "stats/rng.h"
 
 namespace rs::steer {
 
@@ -74,9 +75,22 @@ at::Tensor read_resid_post(const Model& m, const std::vector<std::vector<int64_t
   return at::cat(out, 0);
 }
 
+std::vector<int64_t> heldout_split(int64_t N, int64_t n_heldout, uint64_t seed) {
+  if (N < 0 || n_heldout < 0 || n_heldout > N)
+    fail("heldout_split: expected 0 <= n_heldout <= N, got ", n_heldout, " of ", N);
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) order[static_cast<size_t>(i)] = i;
+  stats::SplitMix64 rng(seed);
+  for (int64_t i = N - 1; i > 0; --i)
+    std::swap(order[static_cast<size_t>(i)], order[rng.below(static_cast<uint64_t>(i) + 1)]);
+  std::vector<int64_t> out(order.begin(), order.begin() + n_heldout);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 TrainResult fit_control_vectors(const at::Tensor& pos, const at::Tensor& neg,
                                 const std::vector<int64_t>& layers, VectorMethod method,
-                                double heldout) {
+                                double heldout, uint64_t seed) {
   if (pos.dim() != 3 || pos.sizes() != neg.sizes() || pos.size(1) != static_cast<int64_t>(layers.size()))
     fail("fit_control_vectors: expected pos, neg [N, ", layers.size(), ", D], got ", pos.sizes(), " and ",
          neg.sizes());
@@ -87,6 +101,17 @@ TrainResult fit_control_vectors(const at::Tensor& pos, const at::Tensor& neg,
   if (heldout <= 0) r.n_heldout = 0;
   const int64_t n_fit = N - r.n_heldout;
   const bool can_holdout = r.n_heldout > 0 && n_fit >= 2;
+  at::Tensor fit_idx, held_idx;
+  if (can_holdout) {
+    r.heldout_rows = heldout_split(N, r.n_heldout, seed);
+    std::vector<char> held(static_cast<size_t>(N), 0);
+    for (int64_t i : r.heldout_rows) held[static_cast<size_t>(i)] = 1;
+    std::vector<int64_t> fit_rows;
+    for (int64_t i = 0; i < N; ++i)
+      if (!held[static_cast<size_t>(i)]) fit_rows.push_back(i);
+    fit_idx = at::tensor(fit_rows, at::kLong).to(pos.device());
+    held_idx = at::tensor(r.heldout_rows, at::kLong).to(pos.device());
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
     const at::Tensor p = pos.select(1, static_cast<int64_t>(i)), n = neg.select(1, static_cast<int64_t>(i));
     LayerFit f;
@@ -97,8 +122,8 @@ TrainResult fit_control_vectors(const at::Tensor& pos, const at::Tensor& neg,
     f.cos_rc = cosine(v, (p - n).to(at::kDouble).mean(0));
     f.auroc_heldout = f.pair_acc_heldout = std::numeric_limits<double>::quiet_NaN();
     if (can_holdout) {
-      const at::Tensor vf = control_direction(p.narrow(0, 0, n_fit), n.narrow(0, 0, n_fit), method);
-      const at::Tensor ph = p.narrow(0, n_fit, r.n_heldout), nh = n.narrow(0, n_fit, r.n_heldout);
+      const at::Tensor vf = control_direction(p.index_select(0, fit_idx), n.index_select(0, fit_idx), method);
+      const at::Tensor ph = p.index_select(0, held_idx), nh = n.index_select(0, held_idx);
       f.auroc_heldout = separation_auroc(ph, nh, vf);
       f.pair_acc_heldout = pair_accuracy(ph, nh, vf);
     }

@@ -50,12 +50,18 @@ struct TrainResult {
   at::Tensor vectors;           // [L', D] f32, fitted on all pairs
   std::vector<LayerFit> fits;   // one per layer
   int64_t n_heldout = 0;
+  std::vector<int64_t> heldout_rows;  // which pairs were held out, ascending
 };
-// pos, neg [N, L', D]; layers names each of the L' slices. The last `heldout` fraction of pairs
-// (at least 1 pair each side when N >= 4, else none: heldout scores are NaN) is held out for
-// the held-out AUROC; the returned vectors use every pair.
+// pos, neg [N, L', D]; layers names each of the L' slices. A `heldout` fraction of pairs (at
+// least 1 when N >= 4, else none: heldout scores are NaN), chosen by a shuffle seeded with
+// `seed` (heldout_split), is held out for the held-out AUROC; the returned vectors use every
+// pair. A shuffle, not the file's last rows: data files are often ordered (by generator, by
+// difficulty), and a tail split would score the vector on a different population.
 TrainResult fit_control_vectors(const at::Tensor& pos, const at::Tensor& neg,
                                 const std::vector<int64_t>& layers, VectorMethod method,
-                                double heldout = 0.2);
+                                double heldout = 0.2, uint64_t seed = 0);
+// The first n_heldout of a Fisher-Yates shuffle of 0..N-1 driven by stats::SplitMix64(seed),
+// sorted: the same rows for the same (N, n_heldout, seed) on every platform.
+std::vector<int64_t> heldout_split(int64_t N, int64_t n_heldout, uint64_t seed);
 
 }  // namespace rs::steer

@@ -120,3 +120,27 @@ TEST(SteerVectors, BadInputIsRefused) {
   EXPECT_THROW(control_direction(at::zeros({3, 4}), at::zeros({3, 5}), VectorMethod::RC), rs::Error);
   EXPECT_THROW(control_directions(at::zeros({3, 4}), at::zeros({3, 4}), VectorMethod::RC), rs::Error);
 }
+
+// The held-out pairs are a seeded shuffle, not the file's tail: a file whose last fifth is
+// pure noise (files are often ordered) must not be scored on that noise alone. The split is
+// the same for the same seed and differs for another.
+TEST(SteerVectors, HeldOutSplitIsASeededShuffle) {
+  at::manual_seed(3);
+  const Planted a = plant(100, 16, 10, 1.0);
+  at::Tensor pos = a.pos.clone(), neg = a.neg.clone();
+  pos.narrow(0, 80, 20).copy_(at::randn({20, 16}));  // the tail: no planted direction
+  neg.narrow(0, 80, 20).copy_(at::randn({20, 16}));
+  const TrainResult r = fit_control_vectors(pos.unsqueeze(1), neg.unsqueeze(1), {3}, VectorMethod::RC, 0.2, 7);
+  ASSERT_EQ(r.heldout_rows.size(), 20u);
+  int64_t in_tail = 0;
+  for (int64_t i : r.heldout_rows) in_tail += i >= 80;
+  EXPECT_LT(in_tail, 12) << "held-out rows are mostly the file's tail";
+  // Mostly planted pairs held out: the held-out score sees the planted separation.
+  EXPECT_GT(r.fits[0].auroc_heldout, 0.75);
+
+  EXPECT_EQ(heldout_split(100, 20, 7), r.heldout_rows);
+  EXPECT_NE(heldout_split(100, 20, 8), r.heldout_rows);
+  const std::vector<int64_t> all = heldout_split(5, 5, 1);
+  EXPECT_EQ(all, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_THROW(heldout_split(5, 6, 1), rs::Error);
+}
