@@ -77,7 +77,8 @@ void step(const Context& c, const std::string& dir, const std::string& label, co
   if (r.interrupted) throw Interrupted{};
   make_dirs(dir + "/logs");
   write_file_atomic(dir + "/logs/" + label + ".log", r.err);
-  if (r.exit_code != 0) throw StepFailed{label, r.err_tail.empty() ? str("exit status ", r.exit_code) : r.err_tail};
+  if (r.exit_code != 0)
+    throw StepFailed{label, r.err_tail.empty() ? str("exit status ", r.exit_code) : r.err_tail, r.exit_code};
   if (!stdout_file.empty()) write_file_atomic(stdout_file, r.out);
   c.steps.push_back({{"step", label}, {"seconds", r.seconds}, {"cpu_seconds", r.cpu_seconds}});
   log_info(str("audit ", base_name(dir), ": ", label, " done in ", num(r.seconds, 1), " s (CPU ", num(r.cpu_seconds, 1), " s)"));

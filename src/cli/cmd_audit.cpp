@@ -157,8 +157,9 @@ SectionState run_section(const Section& sec, Context& c) {
     summary = {{"command", "audit " + sec.name}, {"status", "skipped"}, {"reason", s.reason}};
     log_info(str("audit ", sec.name, ": skipped: ", s.reason));
   } catch (const StepFailed& f) {
-    // The one failure that is about the model rather than the run: prompts longer than its context.
-    if (f.message.find("model's context") != std::string::npos) {
+    // The one failure that is about the model rather than the run: prompts longer than its
+    // context, which every command reports with its own exit status (core/error.h).
+    if (f.exit_code == static_cast<int>(ExitCode::kTooLong)) {
       st.status = "skipped";
       st.reason = str("its prompts are longer than this model's context of ", c.info.value("context_length", 0), " tokens");
       summary = {{"command", "audit " + sec.name}, {"status", "skipped"}, {"reason", st.reason},
@@ -337,7 +338,7 @@ void run_audit(const AuditOptions& o) {
     std::fprintf(stderr, "audit: interrupted; finished sections and steps are kept (whole files only); rerun the same "
                          "command to resume\n");
     std::fflush(nullptr);
-    std::exit(130);
+    std::exit(stop_status());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (auto& s : ss)

@@ -3,8 +3,10 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cluster_report.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
@@ -112,13 +114,14 @@ struct AnalyzeCli {
   std::string data, label_field, text_field = "text", position = "last", layers = "embed,all", out;
   int64_t limit = 0;
   int64_t batch = 16;
+  bool resume = false;
 };
 
 void run_analyze(const AnalyzeCli& o) {
   // Read and check every row first: bad input fails before the model loads and writes nothing.
   std::vector<std::string> texts, labels;
   std::vector<json> ids;
-  {
+  classify(ExitCode::kBadInput, [&] {
     data::JsonlReader reader(o.data);
     data::JsonlRow r;
     while (reader.next(r)) {
@@ -136,7 +139,7 @@ void run_analyze(const AnalyzeCli& o) {
       ids.push_back(r.value.contains("id") ? r.value["id"] : json(r.line));
       if (o.limit > 0 && static_cast<int64_t>(texts.size()) >= o.limit) break;
     }
-  }
+  });
   const std::string what = str(o.data, ": field '", o.label_field, "'");
   if (texts.empty()) fail(o.data, ": no rows");
   cluster::encode_labels(labels, what);  // one class / too few rows: fail before loading
@@ -148,6 +151,40 @@ void run_analyze(const AnalyzeCli& o) {
   ao.seed = o.model.seed;
   ao.batch = o.batch;
   make_dirs(o.out);
+  // Hidden states in chunks of whole batches with a checkpoint (cli/checkpoint.h); hidden_states
+  // batches consecutive rows, so the chunks are the same forwards as one call. The k-means that
+  // follows runs to the end once started (seconds), then the outputs are written.
+  const json settings = {{"command", "cluster analyze"}, {"data", file_fingerprint(o.data)},
+                         {"text_field", o.text_field}, {"label_field", o.label_field}, {"position", o.position},
+                         {"layers", ao.layers}, {"batch", o.batch}, {"limit", o.limit},
+                         {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "cluster analyze");
+  ao.states = [&](const std::vector<std::vector<int64_t>>& seqs, int64_t pad) {
+    const size_t chunk = 4 * static_cast<size_t>(o.batch), n_chunks = (seqs.size() + chunk - 1) / chunk;
+    std::vector<std::vector<at::Tensor>> parts(ao.layers.size());
+    Progress progress("cluster analyze", seqs.size());
+    for (size_t c = 0; c < n_chunks; ++c) {
+      const size_t begin = c * chunk, end = std::min(seqs.size(), begin + chunk);
+      const std::string key = std::to_string(c);
+      if (!ck.find(key)) {
+        ck.check_interrupt(n_chunks);
+        const std::vector<std::vector<int64_t>> part(seqs.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                     seqs.begin() + static_cast<std::ptrdiff_t>(end));
+        const auto hs = cluster::hidden_states(lm.model, part, pad, ao.pool, ao.layers, o.batch).by_layer;
+        std::map<std::string, at::Tensor> t;
+        for (size_t l = 0; l < hs.size(); ++l) t[std::to_string(l)] = hs[l];
+        ck.add(key, {{"rows", end - begin}}, t);
+      }
+      const auto t = ck.tensors(key);
+      for (size_t l = 0; l < parts.size(); ++l) parts[l].push_back(t.at(std::to_string(l)));
+      progress.tick(end - begin);
+    }
+    ck.check_interrupt(n_chunks);
+    progress.done();
+    std::vector<at::Tensor> out;
+    for (auto& p : parts) out.push_back(at::cat(p, 0));
+    return out;
+  };
   const auto t0 = std::chrono::steady_clock::now();
   const cluster::AnalyzeResult r = cluster::analyze_clustering(lm.model, *lm.tokenizer, texts, labels, ao, what);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -175,6 +212,7 @@ void run_analyze(const AnalyzeCli& o) {
   ex.commit();
   write_cluster_analyze_report(r, summary, o.out + "/report.html");
   data::write_summary_json(o.out + "/summary.json", summary);
+  ck.remove();
   log_info(str("cluster analyze: ", texts.size(), " rows, ", r.labels.n_classes(), " classes, ", r.layers.size(),
                " layers -> ", o.out));
 }
@@ -202,6 +240,7 @@ void add_analyze(CLI::App& parent) {
   sub->add_option("--batch", o->batch, "Rows per forward pass")->capture_default_str();
   sub->add_option("--limit", o->limit, "Use only the first N rows");
   sub->add_option("--out", o->out, "Output directory")->required();
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from the rows read into --out/resume");
   sub->callback([o] { run_analyze(*o); });
 }
 

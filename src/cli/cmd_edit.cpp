@@ -4,9 +4,11 @@
 // model-using command applies with --edit FILE.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/lens_cases.h"
 #include "core/atomic_file.h"
@@ -81,7 +83,9 @@ struct CremeCliOptions {
 };
 
 void run_creme(const CremeCliOptions& o) {
-  const auto cases = split_cases(select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data), o.split);
+  const auto cases = classify(ExitCode::kBadInput, [&] {
+    return split_cases(select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data), o.split);
+  });
   LoadedModel lm = load_for_cli(o.model);
   nlohmann::json auto_info;
   std::vector<int> layers = o.layers == "auto" ? auto_layers(lm.model, *lm.tokenizer, cases, auto_info)
@@ -113,7 +117,30 @@ struct EvalCliOptions {
   std::string data, category, split = "eval", out, per_case_layers;
   int templates = 5;
   uint64_t limit = 0;
+  bool resume = false;
 };
+
+// One case's scores as checkpoint rows (cli/checkpoint.h), exact (lp_wrong is -inf without a
+// wrong answer).
+nlohmann::json case_scores_json(const lens::CaseScores& c) {
+  auto group = [](const std::vector<lens::ProbeScore>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& p : v)
+      a.push_back({double_to_json(p.lp_target), double_to_json(p.lp_wrong), p.greedy});
+    return a;
+  };
+  return {{"correction", group(c.correction)}, {"paraphrase", group(c.paraphrase)},
+          {"generalization", group(c.generalization)}, {"irrelevant", group(c.irrelevant)}};
+}
+
+lens::CaseScores case_scores_from_json(const nlohmann::json& j) {
+  auto group = [](const nlohmann::json& a) {
+    std::vector<lens::ProbeScore> v;
+    for (const auto& p : a) v.push_back({double_from_json(p.at(0)), double_from_json(p.at(1)), p.at(2).get<std::string>()});
+    return v;
+  };
+  return {group(j.at("correction")), group(j.at("paraphrase")), group(j.at("generalization")), group(j.at("irrelevant"))};
+}
 
 nlohmann::json group_json(const lens::GroupMetrics& g) {
   return {{"n_probes", g.n}, {"n_probes_with_wrong", g.n_with_wrong}, {"share_target_gt_wrong_pre", g.share_target_gt_wrong_pre},
@@ -134,7 +161,9 @@ void run_eval(const EvalCliOptions& o) {
   if (o.model.edit.empty() && !per_case)
     fail("edit eval: give --edit FILE (an edit to evaluate) or --per-case-creme LAYERS");
   if (!o.model.edit.empty() && per_case) fail("edit eval: give --edit or --per-case-creme, not both");
-  const auto cases = split_cases(select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data), o.split);
+  const auto cases = classify(ExitCode::kBadInput, [&] {
+    return split_cases(select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data), o.split);
+  });
   ModelOptions plain = o.model;
   plain.edit.clear();  // load unedited: the "pre" numbers come first
   LoadedModel lm = load_for_cli(plain);
@@ -143,15 +172,34 @@ void run_eval(const EvalCliOptions& o) {
   if (per_case) layers = parse_layers("--per-case-creme", o.per_case_layers, lm.model.config.n_layer);
   lens::WeightEdit edit;
   if (!per_case) {  // check the file before the slow part
-    edit = lens::load_edit(o.model.edit);
-    lens::check_edit(lm.model, edit, o.model.edit);
+    classify(ExitCode::kBadInput, [&] {
+      edit = lens::load_edit(o.model.edit);
+      lens::check_edit(lm.model, edit, o.model.edit);
+    });
   }
 
   const auto probes = lens::build_probes(lm.model, t, cases);
+  // Every case's pre and post scores are checkpointed (cli/checkpoint.h); a resumed run reads
+  // them back and, for a file edit, applies it where the pre pass ends, as an uninterrupted run.
+  const nlohmann::json settings = {
+      {"command", "edit eval"}, {"data", file_fingerprint(o.data)}, {"category", o.category}, {"split", o.split},
+      {"limit", o.limit}, {"per_case_creme", o.per_case_layers}, {"templates", o.templates},
+      {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "edit eval");
+  const size_t n_items = 2 * cases.size();
+  auto scores = [&](const std::string& phase, size_t i, const std::function<lens::CaseScores()>& compute) {
+    const std::string key = phase + "/" + std::to_string(i);
+    const nlohmann::json* prev = ck.find(key);
+    if (!prev) {
+      ck.check_interrupt(n_items);
+      prev = &ck.add(key, case_scores_json(compute()));
+    }
+    return case_scores_from_json(*prev);
+  };
   std::vector<lens::CaseScores> pre;
   Progress p1("eval pre", cases.size());
-  for (const auto& p : probes) {
-    pre.push_back(lens::score_probes(lm.model, t, p));
+  for (size_t i = 0; i < probes.size(); ++i) {
+    pre.push_back(scores("pre", i, [&] { return lens::score_probes(lm.model, t, probes[i]); }));
     p1.tick();
   }
   p1.done();
@@ -159,8 +207,8 @@ void run_eval(const EvalCliOptions& o) {
   if (!per_case) {
     lens::apply_edit(lm.model, edit, o.model.edit);
     Progress p2("eval post", cases.size());
-    for (const auto& p : probes) {
-      post.push_back(lens::score_probes(lm.model, t, p));
+    for (size_t i = 0; i < probes.size(); ++i) {
+      post.push_back(scores("post", i, [&] { return lens::score_probes(lm.model, t, probes[i]); }));
       p2.tick();
     }
     p2.done();
@@ -173,13 +221,17 @@ void run_eval(const EvalCliOptions& o) {
     co.templates = o.templates;
     Progress p2("eval per-case CREME", cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
-      lens::fit_creme(lm.model, t, pairs_of({cases[i]}), co);
-      post.push_back(lens::score_probes(lm.model, t, probes[i]));
-      for (size_t j = 0; j < layers.size(); ++j) lm.model.weight(lens::o_proj_name(layers[j])).copy_(saved[j]);
+      post.push_back(scores("post", i, [&] {
+        lens::fit_creme(lm.model, t, pairs_of({cases[i]}), co);
+        lens::CaseScores s = lens::score_probes(lm.model, t, probes[i]);
+        for (size_t j = 0; j < layers.size(); ++j) lm.model.weight(lens::o_proj_name(layers[j])).copy_(saved[j]);
+        return s;
+      }));
       p2.tick();
     }
     p2.done();
   }
+  ck.check_interrupt(n_items);
 
   make_dirs(o.out);
   data::JsonlWriter examples(o.out + "/examples.jsonl");
@@ -250,6 +302,7 @@ void run_eval(const EvalCliOptions& o) {
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
   rep.write(o.out + "/report.html");
+  ck.remove();
   log_info(str("edit eval: ", cases.size(), " cases -> ", o.out));
 }
 
@@ -287,6 +340,7 @@ Registrar reg{"edit", "Weight edits for two-hop reasoning: fit (creme) and evalu
                   c->add_option("--templates", o->templates, "With --per-case-creme: context templates")->capture_default_str();
                   c->add_option("--limit", o->limit, "Only the first N rows of the file");
                   c->add_option("--out,-o", o->out, "Output directory")->required();
+                  c->add_flag("--resume", o->resume, "Continue an interrupted run from the cases finished in --out/resume");
                   c->footer(
                       "summary.json: n, correction / paraphrase / generalization {n_probes, n_probes_with_wrong,\n"
                       "share_target_gt_wrong_pre, share_target_gt_wrong_post, mean_p_target_pre,\n"

@@ -61,15 +61,17 @@ inline WeightFormat parse_weights(const ModelOptions& o, const std::string& path
 
 inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = false) {
   LoadedModel lm;
-  lm.path = resolve_model_path(o);
+  lm.path = classify(ExitCode::kModel, [&] { return resolve_model_path(o); });
   set_threads(o.threads);
   LoadOptions lo;
   lo.device = parse_device(o.device);
   lo.dtype = parse_dtype(o.dtype);
   lo.weights = parse_weights(o, lm.path, prefer_native);
   const auto t0 = std::chrono::steady_clock::now();
-  lm.model = load_model(lm.path, lo);
-  lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+  classify(ExitCode::kModel, [&] {
+    lm.model = load_model(lm.path, lo);
+    lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+  });
   apply_edit_option(lm.model, o.edit);
   lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_debug(str("loaded ", lm.path, " in ", lm.load_seconds, " s: ", lm.model.config.summary()));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/lens_cases.h"
 #include "core/atomic_file.h"
@@ -22,6 +23,7 @@ struct PatchOptions {
   std::string data, components = "resid,attn,mlp", positions = "last,subject", category, out;
   int window = 6;
   uint64_t limit = 0;
+  bool resume = false;
 };
 
 void run_patch(const PatchOptions& o) {
@@ -42,7 +44,8 @@ void run_patch(const PatchOptions& o) {
   if (to.components.empty() || to.positions.empty()) fail("--components / --positions: nothing to patch");
   if (o.window < 1) fail("--window: expected at least 1, got ", o.window);
   to.window = o.window;
-  const auto cases = select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data);
+  const auto cases = classify(ExitCode::kBadInput,
+                              [&] { return select_cases(lens::read_twohop_cases(o.data, o.limit), o.category, o.data); });
   LoadedModel lm = load_for_cli(o.model);
   const tok::Tokenizer& t = *lm.tokenizer;
   const int L = lm.model.config.n_layer;
@@ -54,7 +57,13 @@ void run_patch(const PatchOptions& o) {
   double sum_clean = 0, sum_guide = 0, sum_clean_rank = 0, sum_guide_rank = 0;
   int64_t patched = 0, calls = 0, guide_runs = 0;
   Progress progress("patch", cases.size());
-  for (const auto& c : cases) {
+  // Rows finished before an interrupt (cli/checkpoint.h), keyed by case id. Each row holds the
+  // example and the raw tensors the sums below read, so a resumed run sums the same numbers.
+  const nlohmann::json settings = {
+      {"command", "patch"}, {"data", file_fingerprint(o.data)}, {"components", o.components}, {"positions", o.positions},
+      {"window", o.window}, {"category", o.category}, {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "patch");
+  auto trace_row = [&](const lens::TwohopCase& c) {
     lens::TraceInput in;
     in.composed = lens::prompt_ids(t, c.composed_cloze, c.where());
     in.guide = lens::prompt_ids(t, c.single_cloze, c.where());
@@ -62,15 +71,6 @@ void run_patch(const PatchOptions& o) {
     in.composed_subject_pos = lens::subject_last_token(t, c.composed_cloze, c.composed_subject, c.where());
     in.guide_subject_pos = lens::subject_last_token(t, c.single_cloze, c.bridge_subject, c.where());
     const lens::TraceResult r = lens::trace_case(lm.model, in, to);
-    sum_p += r.logp.exp();
-    sum_rank += r.rank.to(at::kDouble);
-    sum_clean += std::exp(r.clean_logp);
-    sum_guide += std::exp(r.guide_logp);
-    sum_clean_rank += static_cast<double>(r.clean_rank);
-    sum_guide_rank += static_cast<double>(r.guide_rank);
-    patched += r.patched_sequences;
-    calls += r.forward_calls;
-    guide_runs += r.guide_runs;
     nlohmann::json ex{{"id", c.id}, {"line", c.line}, {"answer", c.answer},
                       {"clean_p", std::exp(r.clean_logp)}, {"guide_p", std::exp(r.guide_logp)},
                       {"clean_rank", r.clean_rank}, {"guide_rank", r.guide_rank},
@@ -88,9 +88,30 @@ void run_patch(const PatchOptions& o) {
         ex["p_" + key] = p;
         ex["rank_" + key] = rk;
       }
+    return nlohmann::json{{"example", ex}, {"logp", tensor_to_json(r.logp)}, {"rank", tensor_to_json(r.rank)},
+                          {"clean_logp", r.clean_logp}, {"guide_logp", r.guide_logp},
+                          {"patched_sequences", r.patched_sequences}, {"forward_calls", r.forward_calls},
+                          {"guide_runs", r.guide_runs}};
+  };
+  for (const auto& c : cases) {
+    const std::string key = c.id + "@" + std::to_string(c.line);
+    const nlohmann::json* prev = ck.find(key);
+    if (!prev) ck.check_interrupt(cases.size());
+    const nlohmann::json& row = prev ? *prev : ck.add(key, trace_row(c));
+    const nlohmann::json& ex = row.at("example");
+    sum_p += tensor_from_json(row.at("logp")).exp();
+    sum_rank += tensor_from_json(row.at("rank")).to(at::kDouble);
+    sum_clean += std::exp(row.at("clean_logp").get<double>());
+    sum_guide += std::exp(row.at("guide_logp").get<double>());
+    sum_clean_rank += static_cast<double>(ex.at("clean_rank").get<int64_t>());
+    sum_guide_rank += static_cast<double>(ex.at("guide_rank").get<int64_t>());
+    patched += row.at("patched_sequences").get<int64_t>();
+    calls += row.at("forward_calls").get<int64_t>();
+    guide_runs += row.at("guide_runs").get<int64_t>();
     examples.write(ex);
     progress.tick();
   }
+  ck.check_interrupt(cases.size());
   progress.done();
   const double n = static_cast<double>(cases.size());
   const at::Tensor mean_p = sum_p / n, mean_rank = sum_rank / n;
@@ -135,6 +156,7 @@ void run_patch(const PatchOptions& o) {
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
   rep.write(o.out + "/report.html");
+  ck.remove();
   log_info(str("patch: ", cases.size(), " cases, ", patched, " patched sequences in ", calls,
                " forward calls -> ", o.out));
 }
@@ -152,6 +174,7 @@ Registrar reg{"patch", "Causal tracing from the guide run into the compositional
                                "for labelled rows, else all)");
                 sub.add_option("--limit", o->limit, "Only the first N rows of the file");
                 sub.add_option("--out,-o", o->out, "Output directory")->required();
+                sub.add_flag("--resume", o->resume, "Continue an interrupted run from the cases finished in --out/resume");
                 sub.footer(
                     "summary.json: command, model, edit, data, n, window, n_layers, clean_mean_p, guide_mean_p,\n"
                     "clean_mean_rank, guide_mean_rank, cells {<component>_<position>: {mean_p, mean_rank}\n"

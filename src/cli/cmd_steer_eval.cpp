@@ -5,12 +5,14 @@
 #include <chrono>
 #include <fstream>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <sstream>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/steer_commands.h"
 #include "core/atomic_file.h"
@@ -36,6 +38,7 @@ struct EvalOptions {
   std::string select_by = "first_token";
   int64_t max_new_tokens = 256;
   int bootstrap = 2000;
+  bool resume = false;
 };
 
 struct Item {
@@ -160,17 +163,17 @@ void run_eval(const EvalOptions& o) {
   if (o.select_by != "first_token" && o.select_by != "sequence")
     fail("--select-by: expected first_token or sequence, got '", o.select_by, "'");
   const std::vector<double> alphas = parse_alphas(o.alphas);
-  const steer::ControlVectors cv = steer::read_control_vectors(o.vector);
+  const steer::ControlVectors cv = classify(ExitCode::kBadInput, [&] { return steer::read_control_vectors(o.vector); });
   LoadedModel lm = load_for_cli(o.model);
   const ModelConfig& cfg = lm.model.config;
-  steer::check_against_model(cv, cfg.d_model, cfg.n_layer, o.vector);
+  classify(ExitCode::kBadInput, [&] { steer::check_against_model(cv, cfg.d_model, cfg.n_layer, o.vector); });
   const std::vector<int64_t> layers =
       o.layer >= 0 ? parse_steer_layers("--layer", std::to_string(o.layer), cfg.n_layer)
                    : parse_steer_layers("--layers", o.layers, cfg.n_layer);
   for (int64_t l : layers)
     if (!cv.layers.count(l)) fail(o.vector, ": has no direction for layer ", l);
   std::string format = o.format;
-  std::vector<Item> items = read_items(o, format, *lm.tokenizer);
+  std::vector<Item> items = classify(ExitCode::kBadInput, [&] { return read_items(o, format, *lm.tokenizer); });
   for (const Item& it : items) check_prompt_fits(cfg, it.mc.prompt.size(), it.where, format == "gsm8k" ? o.max_new_tokens : 8);
   const bool gen = format == "gsm8k";
 
@@ -216,6 +219,48 @@ void run_eval(const EvalOptions& o) {
     s.p_correct = s.p_incorrect = std::nan("");
     return s;
   };
+  // Every (layer, alpha, item) score is checkpointed (cli/checkpoint.h), with the unsteered
+  // next-token log-probs of a baseline run, which later KLs read: a resumed run reads back the
+  // same numbers, and the same tensor in its dtype and on its device.
+  const nlohmann::json settings = {
+      {"command", "steer eval"}, {"vector", file_fingerprint(o.vector)}, {"data", file_fingerprint(o.data)},
+      {"format", format}, {"layers", layers}, {"alphas", alphas}, {"calib", o.calib}, {"limit", o.limit},
+      {"select_by", o.select_by}, {"max_new_tokens", o.max_new_tokens}, {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "steer eval");
+  const size_t n_scores_max = items.size() * (1 + layers.size() * alphas.size());
+  auto score_checkpointed = [&](size_t i, int64_t layer, double alpha, Hooks* h, bool is_ref, std::string* text) {
+    const std::string key = str(layer, "/", nlohmann::json(alpha).dump(), "/", i);
+    const nlohmann::json* prev = ck.find(key);
+    if (!prev) {
+      ck.check_interrupt(n_scores_max);
+      std::string t;
+      const steer::ItemScore s = score(i, h, is_ref, &t);
+      nlohmann::json row = {{"first_token_correct", s.first_token_correct}, {"sequence_correct", s.sequence_correct},
+                            {"kl", s.kl}, {"entropy_bits", s.entropy_bits}, {"p_correct", s.p_correct},
+                            {"p_incorrect", s.p_incorrect}, {"candidate_logprobs", s.candidate_logprobs}, {"text", t}};
+      std::map<std::string, at::Tensor> tensors;
+      if (is_ref) {
+        row["ref_dtype"] = static_cast<int>(ref[i].scalar_type());
+        row["ref_device"] = ref[i].device().str();
+        tensors["ref"] = ref[i];
+      }
+      prev = &ck.add(key, row, tensors);
+    } else if (is_ref) {
+      ref[i] = ck.tensors(key).at("ref").to(at::Device((*prev)["ref_device"].get<std::string>()),
+                                            static_cast<at::ScalarType>((*prev)["ref_dtype"].get<int>()));
+    }
+    auto num = [](const nlohmann::json& v) { return v.is_null() ? std::nan("") : v.get<double>(); };  // NaN -> null
+    steer::ItemScore s;
+    s.first_token_correct = (*prev)["first_token_correct"].get<bool>();
+    s.sequence_correct = (*prev)["sequence_correct"].get<bool>();
+    s.kl = num((*prev)["kl"]);
+    s.entropy_bits = num((*prev)["entropy_bits"]);
+    s.p_correct = num((*prev)["p_correct"]);
+    s.p_incorrect = num((*prev)["p_incorrect"]);
+    for (const auto& v : (*prev)["candidate_logprobs"]) s.candidate_logprobs.push_back(num(v));
+    if (text) *text = (*prev)["text"].get<std::string>();
+    return s;
+  };
   auto run_config = [&](const std::vector<size_t>& rows, int64_t layer, double alpha, Progress& pr,
                         std::vector<std::string>* texts) {
     Agg a;
@@ -226,7 +271,7 @@ void run_eval(const EvalOptions& o) {
     if (!base) steer::add_steering(h, lm.model, cv, {layer}, alpha);
     for (size_t i : rows) {
       std::string text;
-      a.scores.push_back(score(i, base ? nullptr : &h, base && !ref[i].defined(), &text));
+      a.scores.push_back(score_checkpointed(i, layer, alpha, base ? nullptr : &h, base && !ref[i].defined(), &text));
       a.ok_first.push_back(a.scores.back().first_token_correct);
       a.ok_seq.push_back(a.scores.back().sequence_correct);
       if (texts) texts->push_back(text);
@@ -268,6 +313,7 @@ void run_eval(const EvalOptions& o) {
   std::vector<std::string> base_texts, steer_texts;
   const Agg base_test = run_config(test, -1, 0.0, ptest, gen ? &base_texts : nullptr);
   const Agg steer_test = run_config(test, sel_layer, sel_alpha, ptest, gen ? &steer_texts : nullptr);
+  ck.check_interrupt(n_scores_max);
   ptest.done();
   const std::vector<int>& bt = by_first ? base_test.ok_first : base_test.ok_seq;
   const std::vector<int>& st = by_first ? steer_test.ok_first : steer_test.ok_seq;
@@ -347,6 +393,7 @@ void run_eval(const EvalOptions& o) {
   examples.commit();
   data::write_summary_json(o.out + "/summary.json", summary);
   page.write(o.out + "/report.html");
+  ck.remove();
   log_info(str("test (", o.select_by, "): baseline ", Agg::frac(bt), " -> steered ", Agg::frac(st), " at layer ",
                sel_layer, " alpha ", sel_alpha, " (delta 95% CI [", ci_delta.low, ", ", ci_delta.high, "]) -> ", o.out));
 }
@@ -370,6 +417,7 @@ void setup_steer_eval(CLI::App& steer) {
   sub->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the test intervals")->capture_default_str();
   sub->add_option("--limit", o->limit, "Only the first N rows");
   sub->add_option("--out,-o", o->out, "Output directory (summary.json, examples.jsonl, report.html)")->required();
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from the scores finished in --out/resume");
   sub->footer(
       "summary.json: rows [{layer, alpha, accuracy_first_token, accuracy_sequence, mean_kl,\n"
       "mean_entropy_bits, p_correct, p_incorrect, n}] on the calibration split; selected {layer, alpha};\n"

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/steer_commands.h"
 #include "data/jsonl.h"
@@ -23,6 +24,7 @@ struct TrainOptions {
   double heldout = 0.2;
   int64_t batch = 8;
   int64_t limit = 0;
+  bool resume = false;
 };
 
 struct PairText {
@@ -88,7 +90,8 @@ void run_train(const TrainOptions& o) {
   const steer::ReadPosition where = steer::parse_read_position(o.position);
   if (o.out.size() < 6 || o.out.compare(o.out.size() - 5, 5, ".gguf") != 0)
     fail("--out: expected a path ending in .gguf, got '", o.out, "'");
-  const std::vector<PairText> pairs = read_pairs(o.data, o.limit);  // before the model loads
+  const std::vector<PairText> pairs =  // before the model loads
+      classify(ExitCode::kBadInput, [&] { return read_pairs(o.data, o.limit); });
   LoadedModel lm = load_for_cli(o.model);
   const ModelConfig& cfg = lm.model.config;
   const std::vector<int64_t> layers = parse_steer_layers("--layers", o.layers, cfg.n_layer);
@@ -102,14 +105,36 @@ void run_train(const TrainOptions& o) {
   }
   int64_t pad = lm.tokenizer->pad_id();
   if (pad < 0) pad = std::max<int64_t>(lm.tokenizer->eos_id(), 0);
+  // Read in chunks of whole batches with a checkpoint (cli/checkpoint.h): read_resid_post batches
+  // consecutive prompts, so a chunk of k batches is the same forwards as in one call.
+  const nlohmann::json settings = {{"command", "steer train"}, {"data", file_fingerprint(o.data)},
+                                   {"layers", layers}, {"position", o.position}, {"batch", o.batch},
+                                   {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_file(o.out), settings, o.resume, "steer train");
+  const size_t chunk = 4 * static_cast<size_t>(o.batch), n_chunks = (pairs.size() + chunk - 1) / chunk;
   Progress progress("steer train", 2 * pairs.size());
-  size_t done_pos = 0;
-  const at::Tensor hp = steer::read_resid_post(lm.model, pos_ids, layers, where, o.batch, pad,
-                                               [&](size_t n) { progress.tick(n - done_pos); done_pos = n; });
-  size_t done_neg = 0;
-  const at::Tensor hn = steer::read_resid_post(lm.model, neg_ids, layers, where, o.batch, pad,
-                                               [&](size_t n) { progress.tick(n - done_neg); done_neg = n; });
+  std::vector<at::Tensor> hp_parts, hn_parts;
+  for (size_t c = 0; c < n_chunks; ++c) {
+    const size_t begin = c * chunk, end = std::min(pairs.size(), begin + chunk);
+    const std::string key = std::to_string(c);
+    if (!ck.find(key)) {
+      ck.check_interrupt(n_chunks);
+      auto part = [&](const std::vector<std::vector<int64_t>>& ids) {
+        return std::vector<std::vector<int64_t>>(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 ids.begin() + static_cast<std::ptrdiff_t>(end));
+      };
+      const at::Tensor p = steer::read_resid_post(lm.model, part(pos_ids), layers, where, o.batch, pad);
+      const at::Tensor n = steer::read_resid_post(lm.model, part(neg_ids), layers, where, o.batch, pad);
+      ck.add(key, {{"pairs", end - begin}}, {{"pos", p}, {"neg", n}});
+    }
+    const auto t = ck.tensors(key);
+    hp_parts.push_back(t.at("pos"));
+    hn_parts.push_back(t.at("neg"));
+    progress.tick(2 * (end - begin));
+  }
+  ck.check_interrupt(n_chunks);
   progress.done();
+  const at::Tensor hp = at::cat(hp_parts, 0), hn = at::cat(hn_parts, 0);
   const double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const std::string& name : methods) {
   const auto t1 = std::chrono::steady_clock::now();
@@ -151,6 +176,7 @@ void run_train(const TrainOptions& o) {
   log_info(str("wrote ", layers.size(), " ", name, " vectors from ", pairs.size(), " pairs to ", out,
                "; best separating layer ", best, " (AUROC ", best_auc, ") in ", seconds, " s"));
   }
+  ck.remove();
 }
 
 }  // namespace
@@ -174,6 +200,7 @@ void setup_steer_train(CLI::App& steer) {
   sub->add_option("--batch", o->batch, "Prompts per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   sub->add_option("--limit", o->limit, "Only the first N pairs");
   sub->add_option("--out,-o", o->out, "Output control vector (.gguf, llama.cpp layout)")->required();
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from the batches read into OUT.resume/");
   sub->footer(
       "Writes VEC.gguf (direction.L for each layer L) and VEC.summary.json: per layer norm,\n"
       "auroc_train, auroc_heldout, pair_acc_heldout, cos_rc; best_layer.\n"

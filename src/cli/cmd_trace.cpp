@@ -17,8 +17,10 @@
 //   __metadata__: format, model, hooks, positions, reduce, rows, source.
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
 #include "data/jsonl.h"
@@ -43,6 +45,7 @@ struct TraceOptions {
   bool chat = false;
   std::vector<std::string> ablate;
   int64_t limit = 0;
+  bool resume = false;
   SteerCliOptions steer;
 };
 
@@ -117,7 +120,7 @@ void run_trace(const TraceOptions& o) {
   LoadedModel lm = load_for_cli(o.model);
   const ModelConfig& cfg = lm.model.config;
   const std::vector<HookId> ids = resolve_hooks(cfg, o.hooks);  // unknown names fail here
-  std::vector<Row> rows = read_rows(o, *lm.tokenizer);
+  std::vector<Row> rows = classify(ExitCode::kBadInput, [&] { return read_rows(o, *lm.tokenizer); });
   for (const Row& r : rows) {
     check_prompt_fits(cfg, r.ids.size(), r.label);
     if (pos.kind == Positions::Kind::List)
@@ -150,15 +153,37 @@ void run_trace(const TraceOptions& o) {
   fo.logits = needs_logits ? LogitsMode::All : LogitsMode::None;
   if (!needs_final) fo.stop_after_layer = std::max<int64_t>(last_layer, 0);
 
+  // Rows finished before an interrupt (cli/checkpoint.h): each row's captures, keyed by index.
+  const nlohmann::json settings = {
+      {"command", "trace"}, {"data", o.prompt_given ? nlohmann::json(o.prompt) : nlohmann::json(file_fingerprint(o.data))},
+      {"field", o.field}, {"hooks", o.hooks}, {"positions", o.positions}, {"reduce", o.reduce}, {"chat", o.chat},
+      {"ablate", o.ablate}, {"model", model_settings(o.model, lm.path)}, {"steer", files_fingerprint(o.steer.files)},
+      {"steer_layer", o.steer.layers}, {"steer_alpha", o.steer.alphas}};
+  Checkpoint ck(checkpoint_dir_for_out_file(o.out), settings, o.resume, "trace");
+
   at::NoGradGuard no_grad;
   Progress progress("trace", rows.size());
   std::vector<int64_t> all_ids, offsets{0}, row_of, pos_of;
+  std::map<std::string, std::vector<at::Tensor>> calls;  // hook -> one capture per row, from the checkpoint
   for (size_t r = 0; r < rows.size(); ++r) {
     const auto& ids_r = rows[r].ids;
     all_ids.insert(all_ids.end(), ids_r.begin(), ids_r.end());
     offsets.push_back(static_cast<int64_t>(all_ids.size()));
-    at::Tensor t = at::tensor(ids_r, at::kLong).view({1, -1}).to(lm.model.device());
-    forward(lm.model, t, at::Tensor(), fo);
+    const std::string key = std::to_string(r);
+    if (!ck.find(key)) {
+      ck.check_interrupt(rows.size());
+      hooks.clear_captures();
+      at::Tensor t = at::tensor(ids_r, at::kLong).view({1, -1}).to(lm.model.device());
+      forward(lm.model, t, at::Tensor(), fo);
+      std::map<std::string, at::Tensor> caps;
+      for (const HookId& id : ids) {
+        const auto& c = hooks.get_calls(id.name());
+        if (c.size() != 1) fail("trace: internal error: ", id.name(), " captured ", c.size(), " times for one row");
+        caps[id.name()] = c[0].select(0, 0);
+      }
+      ck.add(key, {{"tokens", ids_r.size()}}, caps);
+    }
+    for (auto& [name, x] : ck.tensors(key)) calls[name].push_back(x);
     if (reduce == Reduce::Keep && pos.kind != Positions::Kind::Last) {
       const int64_t n = pos.kind == Positions::Kind::All ? static_cast<int64_t>(ids_r.size())
                                                          : static_cast<int64_t>(pos.list.size());
@@ -169,6 +194,7 @@ void run_trace(const TraceOptions& o) {
     }
     progress.tick();
   }
+  ck.check_interrupt(rows.size());
   progress.done();
 
   SafetensorsWriter w;
@@ -176,7 +202,7 @@ void run_trace(const TraceOptions& o) {
   for (const HookId& id : ids) {
     const std::string name = id.name();
     std::vector<at::Tensor> parts;
-    for (const at::Tensor& c : hooks.get_calls(name)) parts.push_back(c.select(0, 0).to(at::kFloat));
+    for (const at::Tensor& c : calls[name]) parts.push_back(c);
     if (parts.size() != rows.size())
       fail("trace: internal error: ", name, " captured ", parts.size(), " times for ", rows.size(), " rows");
     at::Tensor out;
@@ -206,6 +232,7 @@ void run_trace(const TraceOptions& o) {
   w.set_metadata("rows", std::to_string(rows.size()));
   w.set_metadata("source", o.data.empty() ? "--prompt" : o.data + " field " + o.field);
   w.write(o.out);
+  ck.remove();
   log_info(str("wrote ", ids.size(), " hook tensors for ", rows.size(), " rows to ", o.out));
 }
 
@@ -230,6 +257,7 @@ Registrar reg{
       sub.add_flag("--chat", o->chat, "Wrap each prompt in the model's chat template");
       sub.add_option("--ablate-head", o->ablate, "Zero-ablate heads while tracing: LAYER:HEAD[,HEAD...]");
       sub.add_option("--limit", o->limit, "Only the first N rows of --data");
+      sub.add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in OUT.resume/");
       add_steer_options(sub, o->steer);
       sub.footer(
           "Output tensors (F32 activations, I64 indices):\n"

@@ -6,9 +6,12 @@
 // Registered as "verify-qk", a placeholder that attaches `qk` under the `verify` command
 // (creating it when no other analysis has), as `data check` does under `data`.
 #include <chrono>
+#include <algorithm>
 #include <memory>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/verify_qk_report.h"
 #include "core/atomic_file.h"
@@ -29,6 +32,7 @@ struct QkOptions {
   std::string data, format = "prontoqa", template_text, rope, heads, out;
   int64_t calib = 200, ensemble = 5, batch_size = 8, limit = 0;
   int bootstrap = 9999;
+  bool resume = false;
 };
 
 void write_head_scores(const std::string& path, const qk::JudgeScores& js) {
@@ -49,16 +53,18 @@ void run_qk(const QkOptions& o) {
   // Saved heads first: their template and RoPE setting are the judge's, unless overridden.
   qk::SavedHeads saved;
   if (apply) {
-    const std::string text = read_file(o.heads);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail(o.heads, ": not valid JSON (", e.what(), ")");
-    }
-    // Unstamped files (version 1) already named heads by block index: read as they are.
-    data::layer_convention_version(j, o.heads);
-    saved = qk::saved_heads_from_json(j, o.heads);
+    saved = classify(ExitCode::kBadInput, [&] {
+      const std::string text = read_file(o.heads);
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(text);
+      } catch (const nlohmann::json::parse_error& e) {
+        fail(o.heads, ": not valid JSON (", e.what(), ")");
+      }
+      // Unstamped files (version 1) already named heads by block index: read as they are.
+      data::layer_convention_version(j, o.heads);
+      return qk::saved_heads_from_json(j, o.heads);
+    });
   }
   std::string tmpl = o.template_text.empty() ? (apply ? saved.template_text : qk::kDefaultTemplate)
                                              : qk::unescape_template(o.template_text);
@@ -69,7 +75,7 @@ void run_qk(const QkOptions& o) {
 
   // Every row checked before the model loads: bad input fails fast and writes nothing.
   std::vector<qk::Example> examples;
-  {
+  classify(ExitCode::kBadInput, [&] {
     data::JsonlReader reader(o.data);
     data::JsonlRow r;
     while (reader.next(r)) {
@@ -83,8 +89,8 @@ void run_qk(const QkOptions& o) {
       examples.push_back(std::move(e));
       if (o.limit > 0 && static_cast<int64_t>(examples.size()) >= o.limit) break;
     }
-  }
-  if (examples.empty()) fail(o.data, ": no rows");
+  });
+  if (examples.empty()) fail_as(ExitCode::kBadInput, o.data, ": no rows");
   const int64_t N = static_cast<int64_t>(examples.size());
   const int64_t n_options = static_cast<int64_t>(examples[0].options.size());
   std::vector<int64_t> calib_rows;
@@ -111,13 +117,58 @@ void run_qk(const QkOptions& o) {
   so.batch_size = o.batch_size;
   so.pad_id = lm.tokenizer->pad_id() >= 0 ? lm.tokenizer->pad_id() : std::max(0, lm.tokenizer->eos_id());
   Progress progress("verify qk", prompts.size());
-  size_t shown = 0;
-  so.on_batch = [&](size_t done) {
-    progress.tick(done - shown);
-    shown = done;
-  };
+  // The scan runs batch by batch with a checkpoint (cli/checkpoint.h). The batches are the ones
+  // qk::scan forms (longest first, stable), so each is the same padded forward as in one call
+  // over every prompt, and a resumed run gets the same bits.
+  const nlohmann::json settings = {
+      {"command", "verify qk"}, {"data", file_fingerprint(o.data)}, {"format", o.format}, {"template", tmpl},
+      {"rope", rope}, {"batch_size", o.batch_size}, {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "verify qk");
+  std::vector<size_t> order(prompts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return prompts[a].ids.size() > prompts[b].ids.size(); });
+  const size_t B = static_cast<size_t>(o.batch_size);
+  const size_t n_batches = (order.size() + B - 1) / B;
   const auto t_scan = std::chrono::steady_clock::now();
-  const qk::ScanResult res = qk::scan(lm.model, prompts, so);
+  qk::ScanResult res;
+  for (size_t b = 0; b < n_batches; ++b) {
+    const std::vector<size_t> rows(order.begin() + static_cast<std::ptrdiff_t>(b * B),
+                                   order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), (b + 1) * B)));
+    const std::string key = std::to_string(b);
+    if (!ck.find(key)) {
+      ck.check_interrupt(n_batches);
+      std::vector<qk::Prompt> part;
+      for (size_t r : rows) part.push_back(prompts[r]);
+      qk::ScanOptions sb = so;
+      sb.on_batch = nullptr;
+      const qk::ScanResult pr = qk::scan(lm.model, part, sb);
+      // first_token_lp is f64: kept as JSON numbers (exact); the f32 scores as a tensor.
+      const at::Tensor lp = pr.first_token_lp.to(at::kDouble).contiguous();
+      nlohmann::json lps = nlohmann::json::array();
+      for (int64_t i = 0; i < lp.size(0); ++i) {
+        nlohmann::json r = nlohmann::json::array();
+        for (int64_t j = 0; j < lp.size(1); ++j) r.push_back(lp[i][j].item<double>());
+        lps.push_back(std::move(r));
+      }
+      ck.add(key, {{"first_token_lp", lps}}, {{"scores", pr.scores}});
+    }
+    const at::Tensor sc = ck.tensors(key).at("scores");
+    const nlohmann::json& lps = ck.find(key)->at("first_token_lp");
+    if (!res.scores.defined()) {
+      auto shape = sc.sizes().vec();
+      shape[0] = static_cast<int64_t>(prompts.size());
+      res.scores = at::zeros(shape, at::kFloat);
+      res.first_token_lp = at::zeros({static_cast<int64_t>(prompts.size()), static_cast<int64_t>(lps[0].size())}, at::kDouble);
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      res.scores[static_cast<int64_t>(rows[i])].copy_(sc[static_cast<int64_t>(i)]);
+      for (size_t j = 0; j < lps[i].size(); ++j)
+        res.first_token_lp[static_cast<int64_t>(rows[i])][static_cast<int64_t>(j)] = lps[i][j].get<double>();
+    }
+    progress.tick(rows.size());
+  }
+  ck.check_interrupt(n_batches);
   progress.done();
   const double scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_scan).count();
   const at::Tensor seq = qk::sequence_logprobs(lm.model, prompts, res.first_token_lp, o.batch_size);
@@ -158,6 +209,7 @@ void run_qk(const QkOptions& o) {
   data::write_jsonl(o.out + "/examples.jsonl", ev.examples);
   build_qk_report(ev, summary).write(o.out + "/report.html");
   data::write_summary_json(o.out + "/summary.json", summary);
+  ck.remove();
 
   if (summary["top1_test_accuracy"].is_number())
     log_info(str("verify qk: ", N, " questions; best head L", saved.top1.layer, ".H", saved.top1.head, " ",
@@ -196,6 +248,7 @@ void add_qk(CLI::App& verify) {
   sub->add_option("--limit", o->limit, "Use only the first N rows");
   sub->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the 95% intervals")->capture_default_str();
   sub->add_option("--out,-o", o->out, "Output directory")->required();
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from the batches finished in --out/resume");
   sub->callback([o] { run_qk(*o); });
 }
 

@@ -1,7 +1,7 @@
 // reasonscope verify spectral: is a reasoning trace valid, judged from the spectral signature of
 // the model's attention graph (METHODS.md section 1; Noël, arXiv 2601.00791, with our fixes).
-// Thin: read and check the rows, run methods/spectral on each text (checkpointing every row into
-// examples.jsonl so --resume can skip it), then either select + nested-CV a detector (labelled
+// Thin: read and check the rows, run methods/spectral on each text (checkpointing every row in
+// --out/resume so an interrupted run resumes with --resume, cli/checkpoint.h), then either select + nested-CV a detector (labelled
 // data) or apply a frozen one (--calibration), and write summary.json, examples.jsonl,
 // report.html (and the calibration file).
 #include <algorithm>
@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/checkpoint.h"
 #include "cli/cmd_model_common.h"
 #include "cli/verify_spectral_report.h"
 #include "core/atomic_file.h"
@@ -48,11 +49,6 @@ struct Row {
   std::string id, text, group;
   int label = -1;  // -1: none
 };
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
 
 std::vector<Row> read_rows(const VerifyOptions& o) {
   std::vector<Row> rows;
@@ -126,15 +122,17 @@ void run_verify(VerifyOptions o) {
   sp::Detector frozen;
   const bool apply = !o.calibration.empty();
   if (apply) {
-    json j;
-    try {
-      j = json::parse(read_file(o.calibration));
-    } catch (const json::exception& e) {
-      fail(o.calibration, ": not valid JSON (", e.what(), ")");
-    }
-    // Unstamped files (version 1) already named the layer by block index: read as they are.
-    data::layer_convention_version(j, o.calibration);
-    frozen = sp::detector_from_json(j, o.calibration);
+    frozen = classify(ExitCode::kBadInput, [&] {
+      json j;
+      try {
+        j = json::parse(read_file(o.calibration));
+      } catch (const json::exception& e) {
+        fail(o.calibration, ": not valid JSON (", e.what(), ")");
+      }
+      // Unstamped files (version 1) already named the layer by block index: read as they are.
+      data::layer_convention_version(j, o.calibration);
+      return sp::detector_from_json(j, o.calibration);
+    });
     if (o.laplacian_given && o.laplacian != frozen.laplacian)
       fail("--laplacian ", o.laplacian, " disagrees with ", o.calibration, " (calibrated with ", frozen.laplacian, ")");
     if (o.max_tokens_given && o.max_tokens != frozen.max_tokens)
@@ -148,7 +146,7 @@ void run_verify(VerifyOptions o) {
     o.max_tokens = frozen.max_tokens;
     o.hfer_band = frozen.hfer_band;
   }
-  const std::vector<Row> rows = read_rows(o);
+  const std::vector<Row> rows = classify(ExitCode::kBadInput, [&] { return read_rows(o); });
   const bool labelled = rows[0].label >= 0;
   size_t n_valid = 0;
   for (const Row& r : rows) n_valid += r.label == 1;
@@ -191,66 +189,39 @@ void run_verify(VerifyOptions o) {
   ro.per_head = o.per_head;
   ro.features.dtype = o.maths_dtype == "f32" ? at::kFloat : at::kDouble;
 
-  // ---- checkpoint: examples.jsonl grows one complete line per analysed row; run.json pins the
-  // settings those rows were computed with, so --resume never mixes two configurations.
+  // ---- checkpoint (cli/checkpoint.h): one line per analysed row, keyed by id; the settings pin
+  // everything a row depends on, so --resume never mixes two configurations.
   make_dirs(o.out);
-  const std::string ex_path = o.out + "/examples.jsonl", cfg_path = o.out + "/run.json";
-  const json run_cfg = {{"data", o.data}, {"text_field", o.text_field}, {"model", identity},
+  const std::string ex_path = o.out + "/examples.jsonl";
+  const json run_cfg = {{"command", "verify spectral"}, {"data", file_fingerprint(o.data)},
+                        {"text_field", o.text_field}, {"label_field", o.label_field}, {"id_field", o.id_field},
+                        {"group_field", o.group_field}, {"model", identity},
                         {"laplacian", o.laplacian}, {"hfer_band", o.hfer_band}, {"max_tokens", o.max_tokens},
                         {"layers", layers}, {"per_head", o.per_head}, {"dtype", o.model.dtype},
                         {"maths_dtype", o.maths_dtype}};
+  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), run_cfg, o.resume, "verify spectral");
   std::map<std::string, json> done;
-  if (o.resume && file_exists(ex_path)) {
-    if (!file_exists(cfg_path)) fail(o.out, ": --resume without run.json; rerun without --resume");
-    json prev;
-    try {
-      prev = json::parse(read_file(cfg_path));
-    } catch (const json::exception&) {
-      fail(cfg_path, ": not valid JSON; rerun without --resume");
-    }
-    for (const auto& [k, v] : run_cfg.items())
-      if (!prev.contains(k) || prev[k] != v)
-        fail(o.out, ": --resume: the rows there were computed with ", k, " = ",
-             prev.contains(k) ? prev[k].dump() : "(unset)", ", this run has ", v.dump(), "; rerun without --resume or use another --out");
-    std::ifstream in(ex_path);
-    std::string line;
-    while (std::getline(in, line)) {
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception&) {
-        break;  // a line cut by an interruption: recomputed
-      }
-      if (j.is_object() && j.contains("id") && j.contains("layer_features")) done[j["id"].get<std::string>()] = j;
-    }
-  }
-  write_file_atomic(cfg_path, run_cfg.dump(2) + "\n");
-  {
-    // rewrite the reusable rows (dropping a torn last line) and append from there
-    std::vector<json> keep;
-    for (const Row& r : rows)
-      if (done.count(r.id)) keep.push_back(done[r.id]);
-    data::write_jsonl(ex_path, keep);
-  }
-  std::FILE* ck = std::fopen(ex_path.c_str(), "a");
-  if (!ck) fail(ex_path, ": cannot open for appending");
 
   // ---- the runs
   const tok::Tokenizer& tk = *lm.tokenizer;
   double fwd_s = 0, maths_s = 0;
-  size_t n_resumed = done.size(), todo = rows.size() - done.size();
-  if (n_resumed) log_info(str("resuming: ", n_resumed, " rows already in ", ex_path, ", ", todo, " to go"));
+  size_t todo = 0;
+  for (const Row& r : rows) todo += ck.find(r.id) == nullptr;
+  const size_t n_resumed = rows.size() - todo;
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("verify spectral", todo);
   for (const Row& r : rows) {
-    if (done.count(r.id)) continue;
+    if (const json* prev = ck.find(r.id)) {
+      done[r.id] = *prev;
+      continue;
+    }
+    ck.check_interrupt(rows.size());
     const std::vector<int32_t> ids32 = tk.encode(r.text, true, true);
     sp::TextResult tr;
     try {
       tr = sp::analyse_tokens(lm.model, std::vector<int64_t>(ids32.begin(), ids32.end()), ro);
     } catch (const Error& e) {
-      std::fclose(ck);
-      fail(o.data, ":", r.line, ": ", e.what());
+      throw Error(str(o.data, ":", r.line, ": ", e.what()), e.code());
     }
     fwd_s += tr.forward_seconds;
     maths_s += tr.maths_seconds;
@@ -269,14 +240,11 @@ void run_verify(VerifyOptions o) {
       for (int64_t i = 0; i < tr.per_head.size(0); ++i) ph.push_back(to_json_matrix(tr.per_head[i]));
       ex["per_head_features"] = ph;
     }
-    const std::string line = data::to_json_line(ex) + "\n";
-    std::fputs(line.c_str(), ck);
-    std::fflush(ck);
-    done[r.id] = std::move(ex);
+    done[r.id] = ck.add(r.id, ex);
     progress.tick();
   }
+  ck.check_interrupt(rows.size());
   progress.done();
-  std::fclose(ck);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // ---- gather per-row features in input order
@@ -399,6 +367,7 @@ void run_verify(VerifyOptions o) {
   rd.spectrum = spectrum_sel;
   write_spectral_report(rd, o.out + "/report.html");
   data::write_summary_json(o.out + "/summary.json", summary);
+  ck.remove();
 
   std::string msg = str("verify spectral: ", rows.size(), " rows; detector ", det.metric, " at layer ", det.layer);
   if (!apply) msg += str(", nested-CV accuracy ", summary["nested_cv_accuracy"]["mean"].get<double>());
@@ -435,7 +404,7 @@ void add_spectral(CLI::App& verify) {
   auto* save = sub->add_option("--save-calibration", o->save_calibration, "Write the selected detector here (JSON)");
   auto* cal = sub->add_option("--calibration", o->calibration, "Apply this saved detector instead of selecting one");
   save->excludes(cal);
-  sub->add_flag("--resume", o->resume, "Skip rows already in --out/examples.jsonl (same settings)");
+  sub->add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in --out/resume (same data, model and settings)");
   sub->add_option("--limit", o->limit, "Only the first N rows");
   sub->add_option("--out,-o", o->out, "Output directory")->required();
   sub->footer(

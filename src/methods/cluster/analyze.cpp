@@ -21,12 +21,12 @@ AnalyzeResult analyze_clustering(const Model& m, const tok::Tokenizer& tk,
     auto ids = tk.encode(texts[i], true, true);
     if (ids.empty()) fail(what, ": row ", i + 1, ": the text gives no tokens");
     if (m.config.n_ctx_train > 0 && static_cast<int64_t>(ids.size()) > m.config.n_ctx_train)
-      fail(what, ": row ", i + 1, ": ", ids.size(), " tokens, longer than the model's context ", m.config.n_ctx_train);
+      fail_as(ExitCode::kTooLong, what, ": row ", i + 1, ": ", ids.size(), " tokens, longer than the model's context ", m.config.n_ctx_train);
     r.n_tokens += static_cast<int64_t>(ids.size());
     seqs.emplace_back(ids.begin(), ids.end());
   }
   const int64_t pad = tk.pad_id() >= 0 ? tk.pad_id() : (tk.eos_id() >= 0 ? tk.eos_id() : 0);
-  r.states = hidden_states(m, seqs, pad, opts.pool, r.layers, opts.batch).by_layer;
+  r.states = opts.states ? opts.states(seqs, pad) : hidden_states(m, seqs, pad, opts.pool, r.layers, opts.batch).by_layer;
   const std::vector<int64_t> shuffled = shuffled_labels(r.labels.ids, opts.seed + 1);
   for (size_t i = 0; i < r.layers.size(); ++i) {
     r.scores.push_back(score_layer(r.states[i], r.labels.ids, r.labels.n_classes(), opts.restarts, opts.seed));

@@ -3,6 +3,7 @@
 // in a random order: what ARI / NMI / silhouette look like when the hidden states carry no
 // information about the label).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct AnalyzeOptions {
   int restarts = 10;
   uint64_t seed = 0;
   int64_t batch = 16;
+  // When set, computes the hidden states in place of hidden_states(seqs, pad_id, pool, layers,
+  // batch).by_layer, with the same result: `cluster analyze --resume` reads them in checkpointed
+  // chunks of whole batches.
+  std::function<std::vector<at::Tensor>(const std::vector<std::vector<int64_t>>& seqs, int64_t pad_id)> states;
 };
 
 struct AnalyzeResult {
