@@ -35,14 +35,17 @@ struct Value {
   std::string s;         // STRING
   ValueType elem_type = ValueType::UINT8;  // ARRAY
   // ARRAY: the elements' bytes in GGUF encoding (little-endian scalars; a string is u64
-  // length + bytes; a nested array is u32 type + u64 count + elements), and for STRING and
-  // ARRAY elements the offset in `raw` where each one starts. Both are filled by the reader
+  // length + bytes; a nested array is u32 type + u64 count + elements) and their count,
+  // exactly as in the file: nothing per element beyond its own bytes. Filled by the reader
   // (which validated them) or by of_array; do not edit them by hand.
   std::vector<uint8_t> raw;
-  std::vector<uint64_t> starts;
+  uint64_t count = 0;
 
-  size_t size() const;         // ARRAY: element count
-  Value item(size_t k) const;  // ARRAY: element k (k < size())
+  size_t size() const { return static_cast<size_t>(count); }  // ARRAY: element count
+  // ARRAY: element k (k < size()); O(1) for fixed-size elements, O(k) for STRING and ARRAY.
+  Value item(size_t k) const;
+  // ARRAY: calls fn on each element in order until it returns false (one pass over raw).
+  void visit(const std::function<bool(const Value&)>& fn) const;
 
   static Value of_u32(uint32_t v);
   static Value of_i32(int32_t v);

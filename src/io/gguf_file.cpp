@@ -76,12 +76,10 @@ std::vector<std::string> File::get_string_array(const std::string& key) const {
     wrong_type(path_, key, "ARRAY of STRING", *v);
   std::vector<std::string> out;
   out.reserve(v->size());
-  for (size_t k = 0; k < v->size(); ++k) {
-    // Element k: u64 length, then its bytes (validated by the reader or by of_array).
-    const uint8_t* p = v->raw.data() + v->starts[k] + sizeof(uint64_t);
-    const size_t end = k + 1 < v->starts.size() ? v->starts[k + 1] : v->raw.size();
-    out.emplace_back(reinterpret_cast<const char*>(p), v->raw.data() + end - p);
-  }
+  v->visit([&](const Value& e) {
+    out.push_back(e.s);
+    return true;
+  });
   return out;
 }
 
@@ -106,7 +104,10 @@ std::vector<double> File::get_float_array(const std::string& key) const {
     wrong_type(path_, key, "ARRAY of numbers", *v);
   std::vector<double> out;
   out.reserve(v->size());
-  for (size_t k = 0; k < v->size(); ++k) out.push_back(v->item(k).as_float());
+  v->visit([&](const Value& e) {
+    out.push_back(e.as_float());
+    return true;
+  });
   return out;
 }
 

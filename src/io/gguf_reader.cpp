@@ -136,10 +136,8 @@ ValueType read_array_header(Cursor& c, int depth, uint64_t* count) {
 
 void skip_array(Cursor& c, int depth);
 
-// Validates `count` elements of type `elem` and moves past them; with `starts`, records
-// where each variable-size element begins, relative to `base`.
-void skip_elements(Cursor& c, ValueType elem, uint64_t count, int depth, size_t base,
-                   std::vector<uint64_t>* starts) {
+// Validates `count` elements of type `elem` and moves past them.
+void skip_elements(Cursor& c, ValueType elem, uint64_t count, int depth) {
   if (const size_t fixed = fixed_size(elem)) {
     const size_t begin = c.pos();
     c.skip(count * fixed, "the array's elements");  // count <= remaining / fixed: no overflow
@@ -149,9 +147,7 @@ void skip_elements(Cursor& c, ValueType elem, uint64_t count, int depth, size_t 
           c.fail_at(begin + k, str("expected a BOOL (0 or 1), found ", static_cast<int>(*c.at(begin + k))));
     return;
   }
-  if (starts) starts->reserve(static_cast<size_t>(count));
   for (uint64_t k = 0; k < count; ++k) {
-    if (starts) starts->push_back(c.pos() - base);
     if (elem == ValueType::STRING) c.skip_string("a string value");
     else skip_array(c, depth + 1);
   }
@@ -160,7 +156,7 @@ void skip_elements(Cursor& c, ValueType elem, uint64_t count, int depth, size_t 
 void skip_array(Cursor& c, int depth) {
   uint64_t count = 0;
   const ValueType elem = read_array_header(c, depth, &count);
-  skip_elements(c, elem, count, depth, 0, nullptr);
+  skip_elements(c, elem, count, depth);
 }
 
 Value read_array(Cursor& c, int depth) {
@@ -168,8 +164,9 @@ Value read_array(Cursor& c, int depth) {
   const ValueType elem = read_array_header(c, depth, &count);
   Value v = Value::of_array(elem, {});
   const size_t begin = c.pos();
-  skip_elements(c, elem, count, depth, begin, &v.starts);
+  skip_elements(c, elem, count, depth);
   v.raw.assign(c.at(begin), c.at(c.pos()));
+  v.count = count;
   return v;
 }
 
@@ -186,13 +183,23 @@ bool is_power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 Value Value::item(size_t k) const {
   if (type != ValueType::ARRAY || k >= size())
     fail("gguf value: item ", k, " requested from ", to_string(0));
-  const size_t fixed = fixed_size(elem_type);
-  const size_t begin = fixed ? k * fixed : static_cast<size_t>(starts[k]);
-  const size_t end = fixed ? begin + fixed : (k + 1 < starts.size() ? starts[k + 1] : raw.size());
-  if (begin > end || end > raw.size()) fail("gguf value: item ", k, " lies outside the array's bytes");
   static const std::string kName = "gguf array";
-  Cursor c(raw.data() + begin, end - begin, kName);
+  if (const size_t fixed = fixed_size(elem_type)) {
+    if ((k + 1) * fixed > raw.size()) fail("gguf value: item ", k, " lies outside the array's bytes");
+    Cursor c(raw.data() + k * fixed, fixed, kName);
+    return read_value(c, elem_type, 0);
+  }
+  Cursor c(raw.data(), raw.size(), kName);
+  skip_elements(c, elem_type, k, 0);
   return read_value(c, elem_type, 0);
+}
+
+void Value::visit(const std::function<bool(const Value&)>& fn) const {
+  if (type != ValueType::ARRAY) fail("gguf value: visit on ", value_type_name(type));
+  static const std::string kName = "gguf array";
+  Cursor c(raw.data(), raw.size(), kName);
+  for (uint64_t k = 0; k < count; ++k)
+    if (!fn(read_value(c, elem_type, 0))) return;
 }
 
 int64_t TensorInfo::n_elements() const {

@@ -1,4 +1,5 @@
 // gguf::Value: construction, conversion, comparison and printing of metadata values.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -61,16 +62,14 @@ Value Value::of_string(std::string x) {
 Value Value::of_array(ValueType elem, const std::vector<Value>& items) {
   Value v = make(ValueType::ARRAY);
   v.elem_type = elem;
-  const size_t fixed = fixed_size(elem);
-  if (fixed) v.raw.reserve(items.size() * fixed);
-  else v.starts.reserve(items.size());
+  v.raw.reserve(items.size() * std::max<size_t>(fixed_size(elem), 1));
   for (size_t k = 0; k < items.size(); ++k) {
     if (items[k].type != elem)
       fail("gguf array item ", k, ": has type ", value_type_name(items[k].type),
            ", expected the array's element type ", value_type_name(elem));
-    if (!fixed) v.starts.push_back(v.raw.size());
     encode_value(items[k], v.raw);
   }
+  v.count = items.size();
   return v;
 }
 
@@ -83,12 +82,6 @@ size_t fixed_size(ValueType t) {
     case ValueType::STRING: case ValueType::ARRAY: return 0;
   }
   return 0;
-}
-
-size_t Value::size() const {
-  if (type != ValueType::ARRAY) return 0;
-  const size_t fixed = fixed_size(elem_type);
-  return fixed ? raw.size() / fixed : starts.size();
 }
 
 namespace {
@@ -176,8 +169,12 @@ std::string Value::to_string(size_t max_items) const {
   }
   const size_t n = size();
   std::string out = str("[", n, " x ", value_type_name(elem_type));
-  for (size_t k = 0; k < n && k < max_items; ++k)
-    out += (k == 0 ? ": " : ", ") + item(k).to_string(max_items);
+  size_t k = 0;
+  visit([&](const Value& e) {
+    if (k == max_items) return false;
+    out += (k++ == 0 ? ": " : ", ") + e.to_string(max_items);
+    return true;
+  });
   if (n > max_items) out += ", ...";
   return out + "]";
 }
@@ -197,10 +194,21 @@ bool operator==(const Value& a, const Value& b) {
     case ValueType::ARRAY:
       if (a.elem_type != b.elem_type || a.size() != b.size()) return false;
       if (a.raw == b.raw) return true;
-      // Equal values can differ in bytes only through floats (-0 and 0, NaN payloads).
-      for (size_t k = 0; k < a.size(); ++k)
-        if (a.item(k) != b.item(k)) return false;
-      return true;
+      if (a.elem_type == ValueType::FLOAT32 || a.elem_type == ValueType::FLOAT64) {
+        // Equal floats can differ in bytes (-0 and 0, NaN payloads).
+        for (size_t k = 0; k < a.size(); ++k)
+          if (a.item(k) != b.item(k)) return false;
+        return true;
+      }
+      if (a.elem_type != ValueType::ARRAY) return false;
+      {
+        std::vector<Value> inner_a;  // nested arrays: compare element by element
+        a.visit([&](const Value& e) { inner_a.push_back(e); return true; });
+        size_t k = 0;
+        bool same = true;
+        b.visit([&](const Value& e) { same = inner_a[k++] == e; return same; });
+        return same;
+      }
   }
   return false;
 }

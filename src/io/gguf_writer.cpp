@@ -29,7 +29,10 @@ int array_depth(const Value& v) {
   if (v.type != ValueType::ARRAY) return 0;
   int inner = 0;
   if (v.elem_type == ValueType::ARRAY)
-    for (size_t k = 0; k < v.size(); ++k) inner = std::max(inner, array_depth(v.item(k)));
+    v.visit([&](const Value& e) {
+      inner = std::max(inner, array_depth(e));
+      return true;
+    });
   return 1 + inner;
 }
 
