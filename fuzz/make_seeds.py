@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets added for issue 21 (jsonl, hf_config,
-hf_tokenizer, chat, spectral_calibration, qk_heads, cvec, edit): small valid files and known
-edge cases, made here from the format descriptions in the readers' headers.
+hf_tokenizer, chat, spectral_calibration, qk_heads, cvec, edit) and two model-like files for
+gguf: small valid files and known edge cases, made here from the format descriptions in the
+readers' headers.
 Run from the repository root: python3 fuzz/make_seeds.py (overwrites those seed files only)."""
 import json
 import os
@@ -235,6 +236,47 @@ put("cvec", "edge_model_file.gguf", gguf([("general.architecture", STR, gguf_str
                                          [("direction.1", [1], F32T, f32([1]))]))
 put("cvec", "edge_2d.gguf", gguf(CV_KV, [("direction.2", [2, 2], F32T, f32([1, 2, 3, 4]))]))
 
+
+# ---------------------------------------------------------------- model GGUF (config + tokenizer)
+U32, F32V, BOOL, ARR = 4, 6, 7, 9
+
+
+def u32(x):
+    return struct.pack("<I", x)
+
+
+def arr(t, items):
+    return struct.pack("<IQ", t, len(items)) + b"".join(items)
+
+
+def model_kv(arch, tokens, types, extra_tok):
+    kv = [("general.architecture", STR, gguf_str(arch)), (arch + ".block_count", U32, u32(2)),
+          (arch + ".embedding_length", U32, u32(8)), (arch + ".feed_forward_length", U32, u32(16)),
+          (arch + ".attention.head_count", U32, u32(2)), (arch + ".attention.head_count_kv", U32, u32(1)),
+          (arch + ".context_length", U32, u32(64)), (arch + ".rope.freq_base", F32V, struct.pack("<f", 10000.0)),
+          (arch + ".attention.layer_norm_rms_epsilon", F32V, struct.pack("<f", 1e-5)),
+          ("tokenizer.ggml.tokens", ARR, arr(STR, [gguf_str(t) for t in tokens])),
+          ("tokenizer.ggml.token_type", ARR, arr(I32, [struct.pack("<i", t) for t in types])),
+          ("tokenizer.ggml.bos_token_id", U32, u32(0)), ("tokenizer.ggml.eos_token_id", U32, u32(1)),
+          ("tokenizer.chat_template", STR, gguf_str(CHATML))]
+    return kv + extra_tok
+
+
+g_tokens = ["<|endoftext|>", "<|im_end|>"] + BYTE_SYMS + ["he", "hel"]
+g_types = [3, 3] + [1] * 258
+gpt2_kv = model_kv("llama", g_tokens, g_types, [
+    ("tokenizer.ggml.model", STR, gguf_str("gpt2")), ("tokenizer.ggml.pre", STR, gguf_str("smollm")),
+    ("tokenizer.ggml.merges", ARR, arr(STR, [gguf_str("h e"), gguf_str("he l")]))])
+embd = lambda n: ("token_embd.weight", [8, n], F32T, f32([0.01 * i for i in range(8 * n)]))
+put("gguf", "model_llama_gpt2.gguf", gguf(gpt2_kv, [embd(len(g_tokens))]))
+s_tokens = ["<s>", "</s>", "<unk>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581he", "llo"]
+s_types = [3, 3, 2] + [6] * 256 + [1, 1]
+spm_kv = model_kv("gemma3", s_tokens, s_types, [
+    ("tokenizer.ggml.model", STR, gguf_str("llama")),
+    ("tokenizer.ggml.scores", ARR, arr(F32V, [struct.pack("<f", -float(i)) for i in range(len(s_tokens))])),
+    ("tokenizer.ggml.add_space_prefix", BOOL, b"\x00"),
+    ("gemma3.attention.sliding_window", U32, u32(16)), ("gemma3.attention.sliding_window_pattern", U32, u32(2))])
+put("gguf", "model_gemma3_spm.gguf", gguf(spm_kv, [embd(len(s_tokens))]))
 
 # ---------------------------------------------------------------- edit safetensors
 def safetensors(tensors, metadata):

@@ -161,11 +161,18 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_texts(const std::string& tokenizer
       tokens[id] = text;
       present[id] = 1;
     };
+    // get<int64_t>() of a float is a plain cast, undefined beyond int64 (6.7e20 was found by
+    // fuzz_hf_tokenizer), so an id must be a JSON integer.
+    auto id_of = [&](const json& v, const std::string& text, const char* where) -> int64_t {
+      if (!v.is_number_integer())
+        fail(path, ": ", where, ": token \"", text, "\" has id ", v.dump(), ", expected an integer");
+      return v.get<int64_t>();
+    };
     for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it)
-      put(it.key(), it.value().get<int64_t>(), "model.vocab");
+      put(it.key(), id_of(it.value(), it.key(), "model.vocab"), "model.vocab");
     std::vector<std::pair<int64_t, bool>> added;
     for (const auto& a : added_json) {
-      int64_t id = a.at("id").get<int64_t>();
+      int64_t id = id_of(a.at("id"), a.at("content").dump(), "added_tokens");
       put(a.at("content").get<std::string>(), id, "added_tokens");
       added.emplace_back(id, a.value("special", false));
     }

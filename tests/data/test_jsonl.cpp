@@ -292,3 +292,20 @@ TEST(Outputs, ExamplesJsonlAppearsOnlyOnCommit) {
   EXPECT_EQ(read_jsonl(path).size(), 1u);
   fs::remove(path);
 }
+
+// Found by fuzz_jsonl (fuzz/corpus/jsonl/crash_report_utf8): the parser's message quotes the
+// bytes it read, here the first byte of a two-byte character, so the report's JSON held
+// invalid UTF-8 and dump() threw. Invalid bytes now become U+FFFD.
+TEST(Jsonl, ReportJsonIsValidUtf8WhenMessagesQuoteBadBytes) {
+  std::string path = tmp_path("quote.jsonl");
+  write_text(path, "{\"text\": \"ok\"}\n{\xDE\xA0\x64\": \"a\"}\n");
+  auto rep = check_jsonl(path, get_schema("text"));
+  ASSERT_EQ(rep.n_errors, 1u);
+  std::string dumped;
+  ASSERT_NO_THROW(dumped = rep.to_json().dump());
+  const json back = json::parse(dumped);
+  const std::string msg = back["errors"][0].get<std::string>();
+  EXPECT_EQ(msg.rfind(path + ":2: malformed JSON", 0), 0u) << msg;
+  EXPECT_EQ(find_invalid_utf8(msg), std::string::npos);
+  fs::remove(path);
+}

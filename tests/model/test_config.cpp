@@ -185,3 +185,23 @@ TEST(Config, LoadsHfSafetensorsDirectory) {
     ::rmdir(dir.c_str());
   }
 }
+
+// Found by fuzz_hf_config (fuzz/corpus/hf_config/crash_*): sizes whose parameter count
+// overflows int64 (signed overflow in n_params), and an original_max_position_embeddings of
+// 1e300 (a double -> int64 cast out of range). Both are undefined behaviour; both are now one
+// error naming the file.
+TEST(Config, HfJsonOutOfRangeSizesAreErrors) {
+  const std::string base = R"({"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
+    "intermediate_size": 128, "num_attention_heads": 4, "vocab_size": 300)";
+  EXPECT_GT(config_from_hf_json(base + "}", "c.json").n_params(), 0);
+  const std::string huge = R"({"model_type": "llama", "num_hidden_layers": 9223372036854775807,
+    "hidden_size": 4611686018427387904, "intermediate_size": 128, "num_attention_heads": 4,
+    "head_dim": 16, "vocab_size": 300})";
+  EXPECT_NE(error_of([&] { config_from_hf_json(huge, "c.json"); }).find("c.json: model config: the sizes"),
+            std::string::npos);
+  const std::string omp = base + R"(, "rope_scaling": {"rope_type": "llama3",
+    "original_max_position_embeddings": 1e300}})";
+  EXPECT_NE(error_of([&] { config_from_hf_json(omp, "c.json"); })
+                .find("c.json: key \"rope_scaling.original_max_position_embeddings\""),
+            std::string::npos);
+}

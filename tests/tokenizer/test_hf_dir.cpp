@@ -181,6 +181,16 @@ TEST(HfDir, MalformedPostProcessorIsOneError) {
     EXPECT_NE(std::string(e.what()).find("dir/tokenizer.json: post_processor: unexpected structure"),
               std::string::npos) << e.what();
   }
+  // fuzz/corpus/hf_tokenizer/crash_float_id: an id of 6.7e20 was cast to int64 (undefined).
+  tj.erase("post_processor");
+  tj["model"]["vocab"]["a"] = 6.7e20;
+  try {
+    rs::tok::Tokenizer::from_hf_texts(tj.dump(), std::nullopt, "", "dir");
+    FAIL() << "no error";
+  } catch (const rs::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dir/tokenizer.json: model.vocab: token \"a\" has id 6.7e+20, expected an integer"),
+              std::string::npos) << e.what();
+  }
 }
 
 TEST(HfDir, MissingDirectoryIsAnError) {

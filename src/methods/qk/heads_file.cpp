@@ -54,7 +54,8 @@ HeadRef head_ref(const nlohmann::json& j, const SavedHeads& s, const std::string
 
 SavedHeads saved_heads_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) fail(where, ": expected a JSON object");
-  if (j.value("kind", "") != "reasonscope.qk.heads")
+  const auto kind = j.find("kind");  // not j.value(): it throws for a non-string "kind" (fuzz_qk_heads)
+  if (kind == j.end() || *kind != "reasonscope.qk.heads")
     fail(where, ": not a heads file written by `verify qk` (field 'kind' should be \"reasonscope.qk.heads\")");
   SavedHeads s;
   s.model = need_str(j, "model", where);

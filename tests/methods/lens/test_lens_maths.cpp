@@ -209,3 +209,26 @@ TEST(EditFile, RejectsFilesThatAreNotEdits) {
   EXPECT_THROW(load_edit(path), Error);
   std::remove(path.c_str());
 }
+
+// Found by fuzz_edit (fuzz/corpus/edit/edge_bad_mean.safetensors): a base_mean_abs that is not
+// a number escaped as std::invalid_argument from std::stod; "nan" was accepted, and a NaN
+// passes check_edit's 2% identity test for any model.
+TEST(EditFile, BaseMeanAbsMustBeAFiniteNumber) {
+  for (const char* bad : {"abc", "nan", "inf", "-1", "0.5x", ""}) {
+    const std::string path = test::temp_path("bad_mean.safetensors");
+    SafetensorsWriter w;
+    const float x[2] = {1, 2};
+    w.set_metadata("format", "reasonscope.weight_delta.v1");
+    w.set_metadata("base_mean_abs.a", bad);
+    w.add("a", StDtype::F32, {2}, x);
+    w.write(path);
+    try {
+      load_edit(path);
+      ADD_FAILURE() << "accepted base_mean_abs '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + ": metadata 'base_mean_abs.a': expected a finite number"),
+                std::string::npos) << e.what();
+    }
+    std::remove(path.c_str());
+  }
+}

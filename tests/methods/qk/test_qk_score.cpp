@@ -281,3 +281,33 @@ TEST(QkData, PromptPositions) {
   EXPECT_EQ(q.key_pos[0], 4);
   EXPECT_EQ(q.key_pos[1], 6);
 }
+
+// Found by fuzz_qk_heads (fuzz/corpus/qk_heads/edge_ranking_types.json): a ranking entry with
+// a string layer escaped as a nlohmann::json exception instead of an error naming the file.
+TEST(QkHeadsFile, MalformedRankingIsOneError) {
+  rs::qk::SavedHeads s;
+  s.model = "m";
+  s.format = "prontoqa";
+  s.template_text = rs::qk::kDefaultTemplate;
+  s.n_layer = 2;
+  s.n_head = 2;
+  s.n_head_kv = 1;
+  s.n_options = 2;
+  s.ensemble = {{1, 1}};
+  s.mu = {{0.0, 0.0}};
+  s.sigma = {1.0};
+  s.ranking = {{1, 1, 0.9, 0.5}};
+  nlohmann::json j = rs::qk::to_json(s);
+  EXPECT_EQ(rs::qk::saved_heads_from_json(j, "heads.json").ranking.size(), 1u);
+  j["ranking"][0]["layer"] = "x";
+  try {
+    rs::qk::saved_heads_from_json(j, "heads.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const rs::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "heads.json: ranking[0]: field 'layer' must be an integer, found \"x\"");
+  }
+  // fuzz/corpus/qk_heads/crash_kind_number.json: "kind": 3 threw from json::value()
+  j = rs::qk::to_json(s);
+  j["kind"] = 3;
+  EXPECT_THROW(rs::qk::saved_heads_from_json(j, "heads.json"), rs::Error);
+}
