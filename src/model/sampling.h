@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rs {
 
@@ -35,13 +37,23 @@ class Sampler {
   at::Tensor sample(const at::Tensor& logits);
   // The distribution sample() draws from after temperature / top-k / top-p: [B, V] f64 CPU
   // probabilities (one-hot at the argmax when greedy). Exposed for tests.
-  at::Tensor filtered_probs(const at::Tensor& logits) const;
+  at::Tensor filtered_probs(const at::Tensor& logits);
   const SamplingOptions& options() const { return opts_; }
 
  private:
   double uniform();  // [0, 1) with 53 random bits
+  template <class T>
+  void filter_row(const T* logit, int64_t V);
+  template <class F>
+  void each_row(const at::Tensor& logits, F&& fn);
   SamplingOptions opts_;
   uint64_t state_;
+  // Per-step buffers, kept so a step allocates nothing. keep_ids_ / keep_p_: the candidates
+  // that survive the filters (descending logit) and their probabilities.
+  std::vector<int64_t> order_, keep_ids_;
+  std::vector<double> weights_, keep_p_;
+  std::vector<std::pair<int64_t, double>> by_id_;
+  bool ascending_ = false;  // keep_ids_ already in ascending id order
 };
 
 }  // namespace rs
