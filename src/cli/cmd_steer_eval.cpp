@@ -31,8 +31,7 @@ namespace {
 
 struct EvalOptions {
   ModelOptions model;
-  std::string vector, data, format, out, layers, alphas = "-4,-2,-1,-0.5,0,0.5,1,2,4";
-  int64_t layer = -1;
+  std::string vector, data, format, out, layer, layers, alphas = "-4,-2,-1,-0.5,0,0.5,1,2,4";
   int64_t calib = -1;
   int64_t limit = 0;
   std::string select_by = "first_token";
@@ -159,7 +158,7 @@ struct Agg {
 };
 
 void run_eval(const EvalOptions& o) {
-  if ((o.layer >= 0) == !o.layers.empty()) fail("give --layer L or --layers A-B (one of them)");
+  if (o.layer.empty() == o.layers.empty()) fail_as(ExitCode::kUsage, "give --layer L or --layers A-B (one of them)");
   if (o.select_by != "first_token" && o.select_by != "sequence")
     fail("--select-by: expected first_token or sequence, got '", o.select_by, "'");
   const std::vector<double> alphas = parse_alphas(o.alphas);
@@ -168,8 +167,8 @@ void run_eval(const EvalOptions& o) {
   const ModelConfig& cfg = lm.model.config;
   classify(ExitCode::kBadInput, [&] { steer::check_against_model(cv, cfg.d_model, cfg.n_layer, o.vector); });
   const std::vector<int64_t> layers =
-      o.layer >= 0 ? parse_steer_layers("--layer", std::to_string(o.layer), cfg.n_layer)
-                   : parse_steer_layers("--layers", o.layers, cfg.n_layer);
+      o.layer.empty() ? parse_steer_layers("--layers", o.layers, cfg.n_layer)
+                      : parse_steer_layers("--layer", o.layer, cfg.n_layer);
   for (int64_t l : layers)
     if (!cv.layers.count(l)) fail(o.vector, ": has no direction for layer ", l);
   std::string format = o.format;

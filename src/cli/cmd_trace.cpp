@@ -248,7 +248,7 @@ Registrar reg{
                      "Hook names or patterns, comma-separated ('*' matches anything), e.g.\n"
                      "blocks.*.hook_resid_post,blocks.5.attn.hook_pattern (see `info --hooks`)")
           ->required();
-      sub.add_option("--positions", o->positions, "last, all, or a list of positions like 0,3,7")
+      sub.add_option("--positions", o->positions, "last, all, or positions like 0,3,7 or 2-5")
           ->capture_default_str();
       sub.add_option("--reduce", o->reduce, "keep, or mean over the selected positions")
           ->check(CLI::IsMember({"keep", "mean"}))
