@@ -58,7 +58,7 @@ void run_qk(const QkOptions& o) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(text);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
         fail(o.heads, ": not valid JSON (", e.what(), ")");
       }
       // Unstamped files (version 1) already named heads by block index: read as they are.
