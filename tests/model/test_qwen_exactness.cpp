@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 #include "core/paths.h"
@@ -35,6 +36,7 @@ struct Expected {
 };
 // The issue's figures (issue 18): 24 layers, d_model 896, 14 heads (2 KV); 28, 1536, 12 (2).
 const Expected kModels[] = {{"qwen2.5-coder-0.5b", 24, 896, 14, 2}, {"qwen2.5-coder-1.5b", 28, 1536, 12, 2}};
+void PrintTo(const Expected& e, std::ostream* os) { *os << e.name; }  // ctest names the model
 
 const rs::test::GoldenSet& golden(const std::string& name, const char* ref) {
   return rs::test::load_golden("tests/golden/qwen/" + name + "." + ref + ".json",

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
