@@ -11,7 +11,7 @@ SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 GEMMA=${REASONSCOPE_GEMMA3:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/gemma-3-270m-q4_k_m.gguf}
 if [[ ! -f $GEMMA ]]; then
   echo "skip: Gemma 3 file absent ($GEMMA); install it with scripts/setup.sh --with gemma3"
-  exit 0
+  exit 77  # ctest's SKIP_RETURN_CODE (tests/cli/CMakeLists.txt)
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -43,9 +43,12 @@ printf '%s\n' '{"id": "a", "hops": 1, "context": "c", "query": "q", "answer": "T
 expect_fail calib-too-large "--calib 200: the data has only 2 rows" "$TMP/o10" --data "$TMP/two.jsonl"
 
 # ---- the default model, briefly
-MODEL=${REASONSCOPE_MODEL:-$HOME/.cache/reasonscope/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+# The cache directory as scripts/setup.sh and core/paths.cpp find it.
+MODEL=${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+skipped=0
 if [[ ! -r $MODEL ]]; then
   echo "skip model runs: $MODEL not found"
+  skipped=1
 else
   "$BIN" data make prontoqa --n 16 --seed 11 --hops 1,3 --out "$TMP/f1.jsonl" 2>/dev/null
   "$BIN" data make prontoqa --n 8 --seed 12 --hops 1,3,5 --out "$TMP/f2.jsonl" 2>/dev/null
@@ -123,4 +126,7 @@ PY
   then ok "saved heads reproduce the scan"; else bad "saved heads reproduce the scan"; fi
 fi
 
-[[ $fails -eq 0 ]] && echo "all verify qk tests passed" || { echo "$fails failed"; exit 1; }
+[[ $fails -eq 0 ]] || { echo "$fails failed"; exit 1; }
+# 77: ctest's SKIP_RETURN_CODE (tests/cli/CMakeLists.txt): the model runs did not happen.
+[[ $skipped -eq 0 ]] || { echo "bad-input checks passed; model runs skipped"; exit 77; }
+echo "all verify qk tests passed"
