@@ -7,6 +7,12 @@
 //   auto out = rs::generate(model, &tokenizer, {tokenizer.encode("The capital of France is")}, o);
 //   out[0].text, out[0].tokens, out[0].stop_reason
 //
+// This is the one decode loop: `reasonscope generate` calls it, and so should a server or a
+// language binding, so that whatever speeds up a step here reaches every front end. Scoring
+// (model/score.h) and this loop run the same rs::forward, which routes native weights to
+// forward_native. A step costs the forward plus an argmax (greedy) or a partial sort of the
+// surviving candidates (model/sampling.h); the KV cache is allocated once for prompt + new tokens.
+//
 // With use_cache = false every step recomputes the whole sequence (prompt + generated tokens)
 // from scratch; it exists to check that the cache changes nothing (issue 3: "interventions give
 // the same result with and without the cache"). Position ids are the same in both modes (the
