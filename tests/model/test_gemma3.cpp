@@ -17,12 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/paths.h"
+#include "golden_logprobs.h"
 #include "hooks/hooks.h"
 #include "model/model.h"
 
 namespace {
-
-using nlohmann::json;
 
 bool gemma_present() {
   struct stat st{};
@@ -34,29 +33,17 @@ bool gemma_present() {
   GTEST_SKIP() << "Gemma 3 file absent (" << rs::gemma3_model_path()                     \
                << "); install it with scripts/setup.sh --with gemma3"
 
-const json& golden() {
-  static json* j = [] {
-    std::ifstream in(std::string(RS_SOURCE_DIR) + "/tests/golden/gemma3/model.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return new json(json::parse(ss.str()));
-  }();
-  return *j;
+const rs::test::GoldenSet& golden() {
+  return rs::test::load_golden("tests/golden/gemma3/model.json",
+                               {"cases", "ids", "next_logprob", "top_ids", "top_logprob"});
 }
 
 const rs::Model& exact_model() {
-  static rs::Model* m = [] {
-    rs::set_threads(0);
-    return new rs::Model(rs::load_model(rs::gemma3_model_path()));
-  }();
-  return *m;
+  rs::set_threads(0);
+  return rs::test::load_model_once(rs::gemma3_model_path());
 }
 
-at::Tensor ids_of(const json& c, int64_t n = -1) {
-  auto ids = c["ids"].get<std::vector<int64_t>>();
-  if (n >= 0) ids.resize(static_cast<size_t>(n));
-  return at::tensor(ids, at::kLong).view({1, -1});
-}
+at::Tensor ids_of(const rs::test::GoldenCase& c) { return at::tensor(c.ids, at::kLong).view({1, -1}); }
 
 // Log-softmax rows of the unembedding for final-norm outputs x [P, D] (P small enough).
 at::Tensor logprobs(const rs::Model& m, const at::Tensor& x) {
@@ -65,21 +52,10 @@ at::Tensor logprobs(const rs::Model& m, const at::Tensor& x) {
 }
 
 // Max |ours - reference| over the next-token and top-k log-probs of positions [p0, p0 + P).
-double max_diff(const json& c, const at::Tensor& lp, int64_t p0) {
-  const auto next = c["next_logprob"].get<std::vector<double>>();
-  const auto ids = c["ids"].get<std::vector<int64_t>>();
-  double worst = 0;
-  for (int64_t i = 0; i < lp.size(0); ++i) {
-    const int64_t p = p0 + i;
-    auto row = lp[i];
-    if (p + 1 < static_cast<int64_t>(ids.size()))
-      worst = std::max(worst, std::abs(row[ids[static_cast<size_t>(p + 1)]].item<double>() - next[static_cast<size_t>(p)]));
-    const auto top_ids = c["top_ids"][static_cast<size_t>(p)].get<std::vector<int64_t>>();
-    const auto top_lp = c["top_logprob"][static_cast<size_t>(p)].get<std::vector<double>>();
-    for (size_t k = 0; k < top_ids.size(); ++k)
-      worst = std::max(worst, std::abs(row[top_ids[k]].item<double>() - top_lp[k]));
-  }
-  return worst;
+double max_diff(const rs::test::GoldenCase& c, const at::Tensor& lp, int64_t p0) {
+  rs::test::LogprobAgreement a;
+  a.add(c, lp, p0);
+  return a.next_top;
 }
 
 TEST(Gemma3, Config) {
@@ -101,7 +77,7 @@ TEST(Gemma3, Config) {
   EXPECT_TRUE(c.qk_norm && c.post_attn_norm && c.post_mlp_norm && !c.norm_weight_plus_one);
   EXPECT_TRUE(c.tied_embeddings);
   // The reference's layer types: global every 6th layer.
-  const auto types = golden()["config"]["layer_types"].get<std::vector<std::string>>();
+  const auto types = golden().meta["config"]["layer_types"].get<std::vector<std::string>>();
   ASSERT_EQ(types.size(), c.layer_sliding.size());
   for (size_t l = 0; l < types.size(); ++l)
     EXPECT_EQ(c.layer_sliding[l], types[l] == "sliding_attention") << "layer " << l;
@@ -111,11 +87,11 @@ TEST(Gemma3, LogprobsAtEveryPositionMatchTransformers) {
   REQUIRE_GEMMA();
   const rs::Model& m = exact_model();
   at::NoGradGuard ng;
-  const auto& cases = golden()["cases"];
+  const auto& cases = golden().cases;
   ASSERT_GE(cases.size(), 5u);
   bool long_prompt = false;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
-    const json& c = cases[ci];
+    const rs::test::GoldenCase& c = cases[ci];
     const at::Tensor ids = ids_of(c);
     const int64_t T = ids.size(1);
     long_prompt |= T > 512;
@@ -137,14 +113,14 @@ TEST(Gemma3, ResidPostIsTheBlockOutput) {
   REQUIRE_GEMMA();
   const rs::Model& m = exact_model();
   at::NoGradGuard ng;
-  const json& c = golden()["cases"][0];
+  const rs::test::GoldenCase& c = golden().cases[0];
   rs::Hooks h(m.config);
   h.capture("blocks.*.hook_resid_post", rs::Positions::last());
   rs::ForwardOptions o;
   o.logits = rs::LogitsMode::None;
   o.hooks = &h;
   rs::forward(m, ids_of(c), {}, o);
-  const auto& ref = c["resid_post_last"];
+  const auto& ref = (*c.raw)["resid_post_last"];
   double worst = 0;
   for (int l = 0; l < m.config.n_layer; ++l) {
     const at::Tensor ours = h.get("blocks." + std::to_string(l) + ".hook_resid_post").reshape({-1}).to(at::kDouble);
@@ -160,10 +136,7 @@ TEST(Gemma3, CachedDecodingPastTheWindowMatches) {
   REQUIRE_GEMMA();
   const rs::Model& m = exact_model();
   at::NoGradGuard ng;
-  const auto& cases = golden()["cases"];
-  const json* longest = nullptr;
-  for (const auto& c : cases)
-    if (!longest || c["ids"].size() > (*longest)["ids"].size()) longest = &c;
+  const rs::test::GoldenCase* longest = &golden().longest();
   const at::Tensor ids = ids_of(*longest);
   // 15 cached steps whose key columns cross the 512-key window (506 -> 520 keys)
   const int64_t T = ids.size(1), prefill = 505, end = std::min<int64_t>(T, 520);
@@ -183,14 +156,9 @@ TEST(Gemma3, CachedDecodingPastTheWindowMatches) {
 
 TEST(Gemma3, NativeWeightsStayCloseToTheExactForward) {
   REQUIRE_GEMMA();
-  rs::LoadOptions lo;
-  lo.weights = rs::WeightFormat::Native;
-  const rs::Model native = rs::load_model(rs::gemma3_model_path(), lo);
+  const rs::Model& native = rs::test::load_model_once(rs::gemma3_model_path(), rs::WeightFormat::Native);
   at::NoGradGuard ng;
-  const auto& cases = golden()["cases"];
-  const json* longest = nullptr;
-  for (const auto& c : cases)
-    if (!longest || c["ids"].size() > (*longest)["ids"].size()) longest = &c;
+  const rs::test::GoldenCase* longest = &golden().longest();
   // Prefill past the window, then a few cached steps; compare each step's log-probs.
   const at::Tensor ids = ids_of(*longest);
   const int64_t prefill = 520, steps = 4;
@@ -203,10 +171,10 @@ TEST(Gemma3, NativeWeightsStayCloseToTheExactForward) {
   rows.push_back(rs::forward(native, ids.narrow(1, 0, prefill), {}, o)[0]);
   for (int64_t p = prefill; p < prefill + steps; ++p) rows.push_back(rs::forward(native, ids.narrow(1, p, 1), {}, o)[0]);
   const at::Tensor lp = at::log_softmax(at::cat(rows, 0).to(at::kDouble), -1);
-  const double worst = max_diff(*longest, lp, prefill - 1);
-  int agree = 0;
-  for (int64_t i = 0; i <= steps; ++i)
-    agree += lp[i].argmax().item<int64_t>() == (*longest)["top_ids"][static_cast<size_t>(prefill - 1 + i)][0].get<int64_t>();
+  rs::test::LogprobAgreement a;
+  a.add(*longest, lp, prefill - 1);
+  const double worst = a.next_top;
+  const int agree = static_cast<int>(a.top1_same);
   std::printf("native: positions %lld..%lld, max |log-prob diff| %.3f, argmax agrees %d/%lld\n",
               static_cast<long long>(prefill - 1), static_cast<long long>(prefill - 1 + steps), worst, agree,
               static_cast<long long>(steps + 1));

@@ -18,6 +18,7 @@
 #include "kernels/quant_matmul.h"
 #include "model/generate.h"
 #include "model/native.h"
+#include "golden_logprobs.h"
 #include "tiny_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -294,10 +295,8 @@ TEST(Native, DefaultModelAgreesWithDequantisedForward) {
   if (!std::ifstream(path).good()) GTEST_SKIP() << "default model not found: " << path;
   at::NoGradGuard ng;
   set_threads(1);
-  LoadOptions lo;
-  Model exact = load_model(path, lo);
-  lo.weights = WeightFormat::Native;
-  Model native = load_model(path, lo);
+  const Model& exact = test::load_model_once(path);
+  const Model& native = test::load_model_once(path, WeightFormat::Native);
   auto tok = tok::Tokenizer::from_model_path(path);
   std::vector<int32_t> ids = tok->encode("The capital of France is Paris. The capital of Germany is", false);
   const at::Tensor t = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong).view({1, -1});
@@ -330,39 +329,23 @@ TEST(Native, DefaultModelAgreesWithLlamaCppQuantisedPath) {
   const char* env = std::getenv("REASONSCOPE_MODEL");
   const std::string path = env && *env ? env : default_model_path();
   if (!std::ifstream(path).good()) GTEST_SKIP() << "default model not found: " << path;
-  std::ifstream gf(std::string(RS_SOURCE_DIR) + "/tests/golden/native/llamacpp_q4_1.json");
-  ASSERT_TRUE(gf.good());
-  const nlohmann::json g = nlohmann::json::parse(gf);
+  const test::GoldenSet& g = test::load_golden("tests/golden/native/llamacpp_q4_1.json",
+                                               {"prompts", "tokens", "next_logp", "top_ids", "top_logp", "cols_logp"});
   at::NoGradGuard ng;
   set_threads(1);
-  LoadOptions lo;
-  Model exact = load_model(path, lo);
-  lo.weights = WeightFormat::Native;
-  Model native = load_model(path, lo);
-  const auto cols = g["cols"].get<std::vector<int64_t>>();
+  const Model& native = test::load_model_once(path, WeightFormat::Native);
+  const Model& exact = test::load_model_once(path);
   // worst |ours - llama.cpp| over next-token + top-16 log-probs, and over the random columns
-  double top[2] = {0, 0}, tail[2] = {0, 0};
-  int64_t argmax_same[2] = {0, 0}, positions = 0;
-  for (const auto& p : g["prompts"]) {
-    const auto ids = p["tokens"].get<std::vector<int64_t>>();
-    const at::Tensor t = at::tensor(ids, at::kLong).view({1, -1});
-    positions += static_cast<int64_t>(ids.size());
+  test::LogprobAgreement agree[2];
+  for (const test::GoldenCase& c : g.cases) {
+    const at::Tensor t = at::tensor(c.ids, at::kLong).view({1, -1});
     for (int which = 0; which < 2; ++which) {
-      Model& m = which == 0 ? native : exact;
-      const at::Tensor lp = at::log_softmax(forward(m, t, {}).select(0, 0).to(at::kDouble), -1);
-      const auto* a = lp.data_ptr<double>();
-      const int64_t V = lp.size(1);
-      for (size_t pos = 0; pos < ids.size(); ++pos) {
-        auto d = [&](int64_t id, double want) { return std::fabs(a[pos * V + id] - want); };
-        if (pos + 1 < ids.size()) top[which] = std::max(top[which], d(ids[pos + 1], p["next_logp"][pos].get<double>()));
-        for (size_t k = 0; k < p["top_ids"][pos].size(); ++k)
-          top[which] = std::max(top[which], d(p["top_ids"][pos][k].get<int64_t>(), p["top_logp"][pos][k].get<double>()));
-        for (size_t k = 0; k < cols.size(); ++k)
-          tail[which] = std::max(tail[which], d(cols[k], p["cols_logp"][pos][k].get<double>()));
-        argmax_same[which] += lp[pos].argmax().item<int64_t>() == p["top_ids"][pos][0].get<int64_t>();
-      }
+      const Model& m = which == 0 ? native : exact;
+      agree[which].add(c, at::log_softmax(forward(m, t, {}).select(0, 0).to(at::kDouble), -1), 0, g.cols);
     }
   }
+  const double top[2] = {agree[0].next_top, agree[1].next_top}, tail[2] = {agree[0].cols, agree[1].cols};
+  const int64_t argmax_same[2] = {agree[0].top1_same, agree[1].top1_same}, positions = agree[0].positions;
   std::printf("vs llama.cpp (%ld positions): max |dlogp| next+top16: native %.4f, exact %.4f; "
               "random columns: native %.4f, exact %.4f; top-1 agreement: native %ld, exact %ld\n",
               static_cast<long>(positions), top[0], top[1], tail[0], tail[1],
