@@ -53,8 +53,13 @@ Positions parse_positions(const std::string& s) {
   if (s == "last") return Positions::last();
   if (s == "all") return Positions::all();
   std::vector<int64_t> ids;
-  // 2^20 positions is past any model's context; the bound only keeps a typo from allocating.
-  for (int p : parse_int_list("--positions", s, (1 << 20) - 1)) ids.push_back(p);
+  try {
+    // 2^20 positions is past any model's context; the bound only keeps a typo from allocating.
+    for (int p : parse_int_list("--positions", s, (1 << 20) - 1)) ids.push_back(p);
+  } catch (const Error&) {
+    fail_as(ExitCode::kUsage, "--positions: expected last, all or a list of positions >= 0 like 0,3,7 or 2-5; got '",
+            s, "'");
+  }
   return Positions::at(ids);
 }
 
