@@ -139,8 +139,9 @@ namespace {
 // Logits as a CPU tensor the sampler reads in place: f32 or f64 (f16/bf16 widen to f32 exactly).
 at::Tensor cpu_logits(const at::Tensor& logits) {
   if (logits.dim() != 2) fail("sampling: expected logits [batch, vocab], got a tensor with ", logits.dim(), " dimensions");
+  if (logits.size(1) == 0) fail("sampling: the logits have no vocabulary columns");
   const at::ScalarType t = logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  return logits.detach().to(at::kCPU, t).contiguous();
+  return logits.detach().to(at::kCPU, t).contiguous();  // no copy for CPU f32 / f64 rows
 }
 
 }  // namespace
@@ -158,8 +159,9 @@ void Sampler::each_row(const at::Tensor& logits, F&& fn) {
 
 // logits [B, V] -> probabilities [B, V] f64 CPU
 at::Tensor Sampler::filtered_probs(const at::Tensor& logits) {
-  at::Tensor probs = at::zeros({cpu_logits(logits).size(0), logits.size(1)}, at::kDouble);
-  each_row(logits, [&](int64_t b, int64_t V) {
+  const at::Tensor l = cpu_logits(logits);
+  at::Tensor probs = at::zeros({l.size(0), l.size(1)}, at::kDouble);
+  each_row(l, [&](int64_t b, int64_t V) {
     double* p = probs.data_ptr<double>() + b * V;
     for (size_t j = 0; j < keep_ids_.size(); ++j) p[keep_ids_[j]] = keep_p_[j];
   });
@@ -168,8 +170,9 @@ at::Tensor Sampler::filtered_probs(const at::Tensor& logits) {
 
 // logits [B, V] -> tokens [B] int64 CPU
 at::Tensor Sampler::sample(const at::Tensor& logits) {
-  at::Tensor out = at::empty({logits.dim() == 2 ? logits.size(0) : 0}, at::kLong);
-  each_row(logits, [&](int64_t b, int64_t) {
+  const at::Tensor l = cpu_logits(logits);
+  at::Tensor out = at::empty({l.size(0)}, at::kLong);
+  each_row(l, [&](int64_t b, int64_t) {
     int64_t pick = -1;
     if (opts_.greedy()) {
       pick = keep_ids_[0];

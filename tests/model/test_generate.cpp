@@ -230,6 +230,8 @@ TEST(Sampling, RejectsBadOptions) {
   EXPECT_THROW(Sampler{o}, Error);
   Sampler s(SamplingOptions{});
   EXPECT_THROW(s.sample(logits_of({0.0, NAN})), Error);
+  EXPECT_THROW(s.sample(at::zeros({1, 0})), Error);          // no vocabulary
+  EXPECT_THROW(s.sample(at::zeros({4})), Error);             // not [batch, vocab]
 }
 
 // ---------------------------------------------------------------- text streaming
