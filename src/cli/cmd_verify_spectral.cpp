@@ -308,6 +308,7 @@ void run_verify(VerifyOptions o) {
     summary["calibration"] = o.calibration;
     if (labelled) {
       summary["frozen"] = sp::evaluate_frozen(det, score, in.labels);
+      summary["frozen"]["baselines"] = sp::evaluate_frozen_baselines(det, in.token_count, in.mean_logprob, in.labels);
       bool any = false;
       for (const Row& r : rows) any |= !r.group.empty();
       if (any) summary["by_" + o.group_field] = sp::group_breakdown(det, score, in.labels, in.group, in.token_count, in.mean_logprob);
@@ -410,7 +411,8 @@ void add_spectral(CLI::App& verify) {
   sub->footer(
       "summary.json: n, n_valid, n_invalid, n_truncated, per_layer_metric, selected, in_sample_best,\n"
       "nested_cv_accuracy {mean, std, pooled, folds, chosen_per_fold}, baselines {token_count,\n"
-      "mean_logprob}, partial_correlation_given_length[_and_logprob], by_<group-field>, frozen, timing.\n"
+      "mean_logprob}, partial_correlation_given_length[_and_logprob], by_<group-field>, frozen {n, accuracy,\n"
+      "auroc, cohens_d, baselines {token_count, mean_logprob}} (--calibration on labelled rows), timing.\n"
       "examples.jsonl: id, line, label, prediction, score, token_count, mean_logprob, features (selected\n"
       "layer), layer_features (every layer), spectrum (eigenvalue quantiles per layer).\n"
       "Examples:\n"

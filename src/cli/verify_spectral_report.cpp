@@ -83,8 +83,24 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     const nlohmann::json& f = s["frozen"];
     std::string v = "Frozen detector (" + s["selected"]["metric"].get<std::string>() + " at layer " +
                     std::to_string(s["selected"]["layer"].get<int>()) + ") applied to " + std::to_string(s.value("n", 0)) + " rows";
-    if (labelled) v += ": accuracy " + pct(jd(f["accuracy"])) + ", AUROC " + fmt(jd(f["auroc"])) + ".";
-    else v += " (no labels: predictions only).";
+    if (labelled) {
+      v += ": accuracy " + pct(jd(f["accuracy"])) + ", AUROC " + fmt(jd(f["auroc"])) + ", Cohen's d " + fmt(jd(f["cohens_d"]), 2) + ".";
+      if (f.contains("baselines")) {
+        const nlohmann::json& b = f["baselines"];
+        for (const char* k : {"token_count", "mean_logprob"}) {
+          const nlohmann::json& x = b[k];
+          v += std::string(" ") + (std::string(k) == "token_count" ? "Token count" : "Mean log-probability") +
+               " on the same rows: accuracy " + pct(jd(x["accuracy"])) + ", AUROC " + fmt(jd(x["auroc"])) + ", d " +
+               fmt(jd(x["cohens_d"]), 2) + ".";
+        }
+        v += b["token_count"].value("threshold_source", "") == "calibration"
+                 ? " All three thresholds are frozen from the calibration file."
+                 : " The calibration file holds no baseline thresholds (written by an older version): the baselines use "
+                   "their best threshold on these rows, which flatters them.";
+      }
+    } else {
+      v += " (no labels: predictions only).";
+    }
     r.verdict(v);
   }
 
@@ -127,13 +143,30 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
                                               std::to_string(s["selected"]["layer"].get<int>()),
                                           oriented(d.score, dir), labels));
     std::string dl = "greater", dp = "greater";
-    if (s.contains("baselines")) {
-      dl = s["baselines"]["token_count"]["direction"].get<std::string>();
-      dp = s["baselines"]["mean_logprob"]["direction"].get<std::string>();
+    const nlohmann::json* base = s.contains("baselines") ? &s["baselines"]
+                                 : s.contains("frozen") && s["frozen"].contains("baselines") ? &s["frozen"]["baselines"]
+                                                                                              : nullptr;
+    if (base) {
+      dl = (*base)["token_count"]["direction"].get<std::string>();
+      dp = (*base)["mean_logprob"]["direction"].get<std::string>();
     }
     roc.add(report::RocCurve::from_scores("token count", oriented(d.token_count, dl), labels));
     roc.add(report::RocCurve::from_scores("mean log-prob", oriented(d.mean_logprob, dp), labels));
     r.chart(roc);
+    if (!d.analysis && s.contains("frozen") && s["frozen"].contains("baselines")) {
+      const nlohmann::json& f = s["frozen"];
+      report::Table t({"rule", "threshold from", "direction", "threshold", "accuracy", "AUROC", "Cohen's d"});
+      t.caption = "Frozen detector and the two baselines on the same rows";
+      t.row({s["selected"]["metric"].get<std::string>() + " L" + std::to_string(s["selected"]["layer"].get<int>()),
+             std::string("calibration"), dir, jd(s["selected"]["threshold"]), jd(f["accuracy"]), jd(f["auroc"]),
+             jd(f["cohens_d"])});
+      for (const char* k : {"token_count", "mean_logprob"}) {
+        const nlohmann::json& x = f["baselines"][k];
+        t.row({std::string(k), x["threshold_source"].get<std::string>(), x["direction"].get<std::string>(),
+               jd(x["threshold"]), jd(x["accuracy"]), jd(x["auroc"]), jd(x["cohens_d"])});
+      }
+      r.table(t);
+    }
 
     report::Histogram h;
     h.title = "Selected metric by class";

@@ -95,6 +95,69 @@ assert abs(s["frozen"]["accuracy"] - acc) < 1e-12, (s["frozen"], acc)
 PY
 then ok "calibration reproduces predictions exactly"; else bad "calibration reproduces predictions"; cat "$TMP/err"; fi
 
+# 2b. the baselines beside the frozen detector on the same rows: thresholds frozen from cal.json,
+# every number recomputed here from examples.jsonl; a calibration file without baseline rules
+# (older files) falls back to the best rule on these rows and says so.
+python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+cal = json.load(open(d + "/cal.json"))
+del cal["baselines"]
+json.dump(cal, open(d + "/cal_old.json", "w"))
+cal["baselines"] = {"token_count": {"direction": "sideways", "threshold": 3}, "mean_logprob": {"direction": "less", "threshold": 0}}
+json.dump(cal, open(d + "/cal_bad.json", "w"))
+PY
+baselines_check='
+import json, sys, statistics as st
+out, cal, src = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
+s = json.load(open(out + "/summary.json"))
+rows = [json.loads(l) for l in open(out + "/examples.jsonl")]
+y = [r["label"] for r in rows]
+def split(v):
+    return [a for a, l in zip(v, y) if l == 1], [a for a, l in zip(v, y) if l == 0]
+def auroc(v):  # P(valid > invalid), ties 1/2
+    pos, neg = split(v)
+    return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
+def cohen(v):
+    pos, neg = split(v)
+    sp = (((len(pos) - 1) * st.variance(pos) + (len(neg) - 1) * st.variance(neg)) / (len(pos) + len(neg) - 2)) ** 0.5
+    return (st.mean(pos) - st.mean(neg)) / sp
+def acc(v, direction, t):
+    return sum((a > t if direction == "greater" else a < t) == l for a, l in zip(v, y)) / len(y)
+def best_acc(v):
+    u = sorted(set(v))
+    cuts = [float("-inf")] + [(a + b) / 2 for a, b in zip(u, u[1:])]
+    return max(acc(v, dr, t) for dr in ("greater", "less") for t in cuts)
+f = s["frozen"]
+assert set(f) >= {"n", "accuracy", "auroc", "cohens_d", "baselines"}, f.keys()
+a = auroc([r["score"] for r in rows])
+assert abs(f["auroc"] - (a if s["selected"]["direction"] == "greater" else 1 - a)) < 1e-12, f
+assert abs(f["cohens_d"] - cohen([r["score"] for r in rows])) < 1e-9, f
+for k in ("token_count", "mean_logprob"):
+    b, v = f["baselines"][k], [r[k] for r in rows]
+    assert set(b) >= {"n", "accuracy", "auroc", "cohens_d", "direction", "threshold", "threshold_source"}, b
+    assert b["threshold_source"] == src and b["n"] == len(rows) and 0 <= b["auroc"] <= 1, b
+    if src == "calibration":
+        assert b["direction"] == cal["baselines"][k]["direction"] and b["threshold"] == cal["baselines"][k]["threshold"], (b, cal)
+    else:
+        assert abs(b["accuracy"] - best_acc(v)) < 1e-12, (b, best_acc(v))
+    assert abs(b["accuracy"] - acc(v, b["direction"], b["threshold"])) < 1e-12, b
+    a = auroc(v)
+    assert abs(b["auroc"] - (a if b["direction"] == "greater" else 1 - a)) < 1e-12, (k, b, a)
+    assert abs(b["cohens_d"] - cohen(v)) < 1e-9, (k, b)
+page = open(out + "/report.html").read()
+assert "Frozen detector and the two baselines on the same rows" in page and "Token count on the same rows" in page
+'
+if python3 -c "import json; c=json.load(open('$TMP/cal.json')); a=json.load(open('$TMP/a/summary.json'))['baselines']
+assert all(c['baselines'][k]['threshold'] == a[k]['threshold'] and c['baselines'][k]['direction'] == a[k]['direction'] for k in a), c" &&
+   python3 -c "$baselines_check" "$TMP/b" "$TMP/cal.json" calibration; then
+  ok "calibration: baselines frozen from the file beside the detector, recomputed from examples.jsonl"
+else bad "calibration: baselines beside the frozen detector"; fi
+if "${RUN[@]}" --data "$TMP/train.jsonl" --calibration "$TMP/cal_old.json" --out "$TMP/b_old" 2>"$TMP/err" &&
+   python3 -c "$baselines_check" "$TMP/b_old" "$TMP/cal_old.json" in_sample; then
+  ok "calibration file without baseline rules: in-sample baselines, labelled as such"
+else bad "calibration without baseline rules"; cat "$TMP/err"; fi
+
 # 3. unlabelled data with a calibration: predictions only
 if "${RUN[@]}" --data "$TMP/unlabelled.jsonl" --calibration "$TMP/cal.json" --out "$TMP/c" 2>"$TMP/err" &&
    python3 -c "import json,sys; s=json.load(open('$TMP/c/summary.json')); assert s['frozen']['accuracy'] is None and s['n']==3"; then
@@ -128,6 +191,7 @@ check_bad label2 label2.jsonl "label2.jsonl:4: field 'label': expected 0 (invali
 check_bad oneclass oneclass.jsonl "all 6 rows have label 1"
 check_bad empty empty.jsonl "empty.jsonl:4: field 'text' is empty"
 check_bad nolabels unlabelled.jsonl "needs 0/1 labels"
+check_bad badcal train.jsonl "cal_bad.json: field 'baselines.token_count.direction'" --calibration "$TMP/cal_bad.json"
 check_bad bothcal train.jsonl "exclude" --calibration "$TMP/cal.json" --save-calibration "$TMP/x.json"
 
 echo "$fails failure(s)"

@@ -1,11 +1,14 @@
 // Selection, baselines and breakdowns for summary.json: see analysis.h.
 #include "methods/spectral/analysis.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <utility>
 
 #include "core/error.h"
 #include "stats/auroc.h"
+#include "stats/effect_size.h"
 #include "stats/partial_correlation.h"
 
 namespace rs::spectral {
@@ -93,6 +96,12 @@ Analysis analyse_labelled(const AnalysisInput& in) {
 
   s["baselines"] = {{"token_count", baseline(in.token_count, in.labels, in.folds, in.seed)},
                     {"mean_logprob", baseline(in.mean_logprob, in.labels, in.folds, in.seed)}};
+  // Frozen beside the detector (their in-sample best rules on these rows, as the detector's
+  // threshold is refitted on all of them), so --calibration judges all three alike.
+  for (const auto& [name, v] : {std::pair{"token_count", &in.token_count}, std::pair{"mean_logprob", &in.mean_logprob}}) {
+    const stats::ThresholdClassifier t = stats::best_threshold(*v, in.labels);
+    a.detector.baselines.push_back({name, t.direction, t.threshold});
+  }
 
   // how much of the selected metric's link to the label survives controlling for length (and
   // also for the log-probability)
@@ -115,12 +124,52 @@ Analysis analyse_labelled(const AnalysisInput& in) {
   return a;
 }
 
-nlohmann::json evaluate_frozen(const Detector& d, const std::vector<double>& score, const std::vector<int>& labels) {
-  size_t ok = 0;
-  for (size_t i = 0; i < score.size(); ++i) ok += d.predict(score[i]) == labels[i];
+namespace {
+// accuracy, oriented AUROC and Cohen's d of one frozen single-threshold rule
+template <class Rule>
+nlohmann::json judge_rule(const Rule& r, const std::vector<double>& score, const std::vector<int>& labels) {
+  size_t ok = 0, n1 = 0;
+  for (size_t i = 0; i < score.size(); ++i) {
+    ok += r.predict(score[i]) == labels[i];
+    n1 += labels[i] == 1;
+  }
+  std::vector<double> valid, invalid;
+  for (size_t i = 0; i < score.size(); ++i) (labels[i] ? valid : invalid).push_back(score[i]);
+  const double d = valid.size() >= 2 && invalid.size() >= 2 ? stats::cohens_d(valid, invalid) : NAN;
   return {{"n", score.size()},
           {"accuracy", score.empty() ? nlohmann::json(nullptr) : nlohmann::json(double(ok) / double(score.size()))},
-          {"auroc", score.empty() ? nlohmann::json(nullptr) : num(oriented_auroc(score, labels, d.direction))}};
+          {"auroc", score.empty() ? nlohmann::json(nullptr) : num(oriented_auroc(score, labels, r.direction))},
+          {"cohens_d", num(d)}};
+}
+}  // namespace
+
+nlohmann::json evaluate_frozen(const Detector& d, const std::vector<double>& score, const std::vector<int>& labels) {
+  return judge_rule(d, score, labels);
+}
+
+nlohmann::json evaluate_frozen_baselines(const Detector& d, const std::vector<double>& token_count,
+                                         const std::vector<double>& mean_logprob, const std::vector<int>& labels) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, v] : {std::pair{"token_count", &token_count}, std::pair{"mean_logprob", &mean_logprob}}) {
+    BaselineRule r;
+    std::string source = "calibration";
+    auto it = std::find_if(d.baselines.begin(), d.baselines.end(), [&](const BaselineRule& b) { return b.name == name; });
+    if (it != d.baselines.end()) {
+      r = *it;
+    } else {
+      // An older calibration file saved no baseline rules: the best rule on these very rows,
+      // which flatters the baseline (an upper bound on what a frozen one would score).
+      const stats::ThresholdClassifier t = stats::best_threshold(*v, labels);
+      r = {name, t.direction, t.threshold};
+      source = "in_sample";
+    }
+    nlohmann::json j = judge_rule(r, *v, labels);
+    j["direction"] = direction_name(r.direction);
+    j["threshold"] = num(r.threshold);
+    j["threshold_source"] = source;
+    out[name] = std::move(j);
+  }
+  return out;
 }
 
 nlohmann::json group_breakdown(const Detector& d, const std::vector<double>& score,

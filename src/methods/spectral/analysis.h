@@ -41,10 +41,18 @@ struct Analysis {
 // Throws rs::Error when a class has fewer than 2 rows (nothing to select on) or folds < 2.
 Analysis analyse_labelled(const AnalysisInput& in);
 
-// A frozen detector on labelled rows: {n, accuracy, auroc} (auroc of the score oriented by the
-// detector's direction; null with one class).
+// A frozen detector on labelled rows: {n, accuracy, auroc, cohens_d} (auroc of the score oriented
+// by the detector's direction; null with one class; cohens_d null with fewer than 2 of a class).
 nlohmann::json evaluate_frozen(const Detector& d, const std::vector<double>& score,
                                const std::vector<int>& labels);
+
+// The calibration's baseline rules (Detector::baselines) on the same labelled rows:
+// {token_count, mean_logprob} each {n, accuracy, auroc (oriented by its direction), cohens_d,
+// direction, threshold, threshold_source}. threshold_source "calibration": frozen from the file;
+// "in_sample": the file has none (older files), so the best rule on these rows is used.
+nlohmann::json evaluate_frozen_baselines(const Detector& d, const std::vector<double>& token_count,
+                                         const std::vector<double>& mean_logprob,
+                                         const std::vector<int>& labels);
 
 // Per group g: the valid rows against the invalid rows of group g (n_valid, n_invalid,
 // accuracy of `predict`, oriented AUROC of score and of the two baselines).

@@ -20,13 +20,22 @@ stats::ThresholdDirection parse_direction(const std::string& s) {
   fail("direction: expected 'greater' or 'less', got '", s, "'");
 }
 
+namespace {
+// +-inf (every row on one side) is stored as a string: JSON has no infinities
+nlohmann::json threshold_json(double t) {
+  return std::isfinite(t) ? nlohmann::json(t) : nlohmann::json(t > 0 ? "inf" : "-inf");
+}
+}  // namespace
+
 nlohmann::json detector_to_json(const Detector& d) {
-  return {{"format", "reasonscope-spectral-calibration"}, {"version", 1},
-          {"layer", d.layer}, {"metric", d.metric}, {"direction", direction_name(d.direction)},
-          {"threshold", std::isfinite(d.threshold) ? nlohmann::json(d.threshold)
-                                                  : nlohmann::json(d.threshold > 0 ? "inf" : "-inf")},
-          {"laplacian", d.laplacian}, {"hfer_band", d.hfer_band},
-          {"max_tokens", d.max_tokens}, {"maths_dtype", d.maths_dtype}, {"model", d.model}};
+  nlohmann::json j = {{"format", "reasonscope-spectral-calibration"}, {"version", 1},
+                      {"layer", d.layer}, {"metric", d.metric}, {"direction", direction_name(d.direction)},
+                      {"threshold", threshold_json(d.threshold)},
+                      {"laplacian", d.laplacian}, {"hfer_band", d.hfer_band},
+                      {"max_tokens", d.max_tokens}, {"maths_dtype", d.maths_dtype}, {"model", d.model}};
+  for (const BaselineRule& b : d.baselines)
+    j["baselines"][b.name] = {{"direction", direction_name(b.direction)}, {"threshold", threshold_json(b.threshold)}};
+  return j;
 }
 
 Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
@@ -40,6 +49,13 @@ Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
     const nlohmann::json& v = field(name);
     if (!v.is_number()) fail_as(ExitCode::kBadInput, where, ": field '", name, "': expected a number, found ", v.type_name());
     return v.get<double>();
+  };
+  auto threshold = [&](const nlohmann::json& t, const std::string& name) {
+    if (t.is_string() && (t == "-inf" || t == "inf"))
+      return t == "inf" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+    if (!t.is_number())
+      fail_as(ExitCode::kBadInput, where, ": field '", name, "': expected a number, \"inf\" or \"-inf\", found ", t.dump());
+    return t.get<double>();
   };
   auto string = [&](const char* name) {
     const nlohmann::json& v = field(name);
@@ -65,12 +81,7 @@ Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
   } catch (const Error& e) {
     fail_as(ExitCode::kBadInput, where, ": ", e.what());
   }
-  // +-inf (every row on one side) is stored as a string: JSON has no infinities
-  const nlohmann::json& t = field("threshold");
-  if (t.is_string() && (t == "-inf" || t == "inf"))
-    d.threshold = t == "inf" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
-  else
-    d.threshold = number("threshold");
+  d.threshold = threshold(field("threshold"), "threshold");
   d.laplacian = string("laplacian");
   d.hfer_band = number("hfer_band");
   if (!(d.hfer_band > 0 && d.hfer_band <= 1)) fail_as(ExitCode::kBadInput, where, ": field 'hfer_band': expected a fraction in (0, 1], found ", d.hfer_band);
@@ -85,6 +96,26 @@ Detector detector_from_json(const nlohmann::json& j, const std::string& where) {
       fail_as(ExitCode::kBadInput, where, ": field 'maths_dtype': expected f32 or f64, found '", d.maths_dtype, "'");
   }
   d.model = j.contains("model") ? j["model"] : nlohmann::json::object();
+  if (j.contains("baselines")) {  // optional: files written before the baselines were saved lack it
+    const nlohmann::json& b = j["baselines"];
+    if (!b.is_object()) fail_as(ExitCode::kBadInput, where, ": field 'baselines': expected an object, found ", b.type_name());
+    for (const char* name : {"token_count", "mean_logprob"}) {
+      const std::string key = std::string("baselines.") + name;
+      auto it = b.find(name);
+      if (it == b.end()) fail_as(ExitCode::kBadInput, where, ": field '", key, "' is missing");
+      if (!it->is_object() || !it->contains("direction") || !it->contains("threshold") || !(*it)["direction"].is_string())
+        fail_as(ExitCode::kBadInput, where, ": field '", key, "': expected {\"direction\": \"greater\"|\"less\", \"threshold\": number}");
+      BaselineRule r;
+      r.name = name;
+      try {
+        r.direction = parse_direction((*it)["direction"].get<std::string>());
+      } catch (const Error& e) {
+        fail_as(ExitCode::kBadInput, where, ": field '", key, ".direction': ", e.what());
+      }
+      r.threshold = threshold((*it)["threshold"], key + ".threshold");
+      d.baselines.push_back(r);
+    }
+  }
   return d;
 }
 

@@ -50,6 +50,17 @@ struct NestedAccuracy {
 NestedAccuracy nested_accuracy(const std::vector<std::vector<double>>& candidates,
                                const std::vector<int>& labels, int folds, uint64_t seed);
 
+// A baseline's single-threshold rule frozen with the detector, so applying the calibration
+// judges token count and log-prob with thresholds fitted on the same calibration rows.
+struct BaselineRule {
+  std::string name;                   // "token_count" | "mean_logprob"
+  stats::ThresholdDirection direction = stats::ThresholdDirection::Greater;
+  double threshold = 0;
+  int predict(double score) const {
+    return direction == stats::ThresholdDirection::Greater ? score > threshold : score < threshold;
+  }
+};
+
 // The frozen detector saved by --save-calibration and applied by --calibration.
 struct Detector {
   int layer = 0;
@@ -61,6 +72,7 @@ struct Detector {
   int64_t max_tokens = 512;
   std::string maths_dtype = "f64";    // precision the features were computed in
   nlohmann::json model;               // identity of the model it was calibrated on
+  std::vector<BaselineRule> baselines;  // empty in files written before they were saved
   int predict(double score) const {
     return direction == stats::ThresholdDirection::Greater ? score > threshold : score < threshold;
   }

@@ -123,6 +123,37 @@ TEST(SpectralDetector, JsonRoundTripAndErrors) {
   EXPECT_THROW(detector_from_json(j, "cal.json"), rs::Error);
 }
 
+// The baselines' frozen rules round-trip (an infinite threshold too); a file without them reads
+// as before (empty), and a malformed one names the field.
+TEST(SpectralDetector, JsonBaselineRules) {
+  Detector d;
+  d.metric = "hfer";
+  d.baselines = {{"token_count", ThresholdDirection::Greater, 41.5},
+                 {"mean_logprob", ThresholdDirection::Less, -std::numeric_limits<double>::infinity()}};
+  const Detector back = detector_from_json(detector_to_json(d), "cal.json");
+  ASSERT_EQ(back.baselines.size(), 2u);
+  EXPECT_EQ(back.baselines[0].name, "token_count");
+  EXPECT_EQ(back.baselines[0].threshold, 41.5);
+  EXPECT_EQ(back.baselines[0].predict(42), 1);
+  EXPECT_EQ(back.baselines[1].direction, ThresholdDirection::Less);
+  EXPECT_EQ(back.baselines[1].threshold, d.baselines[1].threshold);
+  nlohmann::json j = detector_to_json(d);
+  j.erase("baselines");
+  EXPECT_TRUE(detector_from_json(j, "cal.json").baselines.empty());
+  j = detector_to_json(d);
+  j["baselines"].erase("mean_logprob");
+  try {
+    detector_from_json(j, "cal.json");
+    FAIL();
+  } catch (const rs::Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cal.json: field 'baselines.mean_logprob' is missing", 0), 0u) << e.what();
+    EXPECT_EQ(e.code(), rs::ExitCode::kBadInput);
+  }
+  j = detector_to_json(d);
+  j["baselines"]["token_count"]["threshold"] = "x";
+  EXPECT_THROW(detector_from_json(j, "cal.json"), rs::Error);
+}
+
 // Integer fields are range-checked before the cast (a double outside int is undefined
 // behaviour); every refusal names the file and carries the bad-input exit status.
 TEST(SpectralDetector, JsonIntegerFieldsOutOfRange) {
