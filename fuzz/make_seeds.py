@@ -168,6 +168,9 @@ put("spectral_calibration", "valid.json", json.dumps(CAL, indent=2))
 put("spectral_calibration", "inf_threshold.json", json.dumps(dict(CAL, threshold="-inf", metric="fiedler",
                                                                   direction="greater", laplacian="sym")))
 put("spectral_calibration", "no_dtype.json", json.dumps({k: v for k, v in CAL.items() if k != "maths_dtype"}))
+put("spectral_calibration", "baselines.json", json.dumps(dict(CAL, baselines={
+    "token_count": {"direction": "greater", "threshold": 41.5},
+    "mean_logprob": {"direction": "less", "threshold": "-inf"}})))
 put("spectral_calibration", "edge_huge_layer.json", json.dumps(dict(CAL, layer=1e300)))
 put("spectral_calibration", "edge_huge_tokens.json", json.dumps(dict(CAL, max_tokens=1e19)))
 put("spectral_calibration", "edge_band_zero.json", json.dumps(dict(CAL, hfer_band=0)))
