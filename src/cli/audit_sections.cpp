@@ -101,7 +101,14 @@ int64_t max_tokens(const Context& c) {
 }
 
 // ------------------------------------------------------------------ 1. spectral
+// Two rows: formal proofs (miniF2F Lean 3, built into the binary: the paper's setting) in DIR,
+// and informal chains of thought (ProntoQA cot-pairs, the paper's weak setting) in DIR/cot_pairs.
 json run_spectral(Context& c, const std::string& dir) {
+  data::MakeOptions mf;
+  mf.kind = "minif2f";
+  mf.n = c.quick() ? 40 : 200;  // balanced: 20 / 100 valid proofs
+  mf.seed = c.seed;
+  make_data(dir + "/inputs/minif2f.jsonl", mf);
   data::MakeOptions pq;
   pq.kind = "prontoqa";
   pq.n = c.quick() ? 40 : 150;
@@ -113,41 +120,68 @@ json run_spectral(Context& c, const std::string& dir) {
   cot.from = dir + "/inputs/prontoqa.jsonl";
   cot.seed = c.seed;
   make_data(dir + "/inputs/cot_pairs.jsonl", cot);
-  step(c, dir, "verify-spectral",
-       cat({"verify", "spectral", "--data", dir + "/inputs/cot_pairs.jsonl", "--folds", "5", "--maths-dtype",
-            c.quick() ? "f32" : "f64", "--max-tokens", std::to_string(max_tokens(c)), "--seed",
-            std::to_string(c.seed), "--resume", "--out", dir},
-           c.model_args()),
-       dir + "/summary.json");
-  return read_json(dir + "/summary.json");
+  auto verify = [&](const std::string& label, const std::string& data, const std::string& out) {
+    step(c, dir, label,
+         cat({"verify", "spectral", "--data", data, "--folds", "5", "--maths-dtype", c.quick() ? "f32" : "f64",
+              "--max-tokens", std::to_string(max_tokens(c)), "--seed", std::to_string(c.seed), "--resume", "--out", out},
+             c.model_args()),
+         out + "/summary.json");
+  };
+  verify("verify-spectral-minif2f", dir + "/inputs/minif2f.jsonl", dir);
+  verify("verify-spectral-cot-pairs", dir + "/inputs/cot_pairs.jsonl", dir + "/cot_pairs");
+  json s = read_json(dir + "/summary.json");
+  s["setting"] = "minif2f";
+  s["cot_pairs"] = read_json(dir + "/cot_pairs/summary.json");
+  return s;
+}
+
+struct SpectralRow {
+  double acc, sd, len, lp, best_base;
+  bool beats;
+  std::string detector;
+};
+SpectralRow spectral_row(const json& s) {
+  SpectralRow r;
+  const json& sel = s.at("selected");
+  r.acc = s.at("nested_cv_accuracy").value("mean", kNaN);
+  r.sd = s.at("nested_cv_accuracy").value("std", kNaN);
+  const json& b = s.at("baselines");
+  r.len = b.at("token_count").at("nested_cv_accuracy").value("mean", kNaN);
+  r.lp = b.at("mean_logprob").at("nested_cv_accuracy").value("mean", kNaN);
+  r.best_base = std::max(r.len, r.lp);
+  r.beats = r.acc - r.best_base > r.sd;  // more than one fold SD above the better baseline
+  r.detector = str(sel.value("metric", ""), " at layer ", sel.value("layer", -1));
+  return r;
 }
 
 Finding judge_spectral(const json& s) {
   Finding f;
-  const json& sel = s.at("selected");
-  const double acc = s.at("nested_cv_accuracy").value("mean", kNaN), sd = s.at("nested_cv_accuracy").value("std", kNaN);
-  const json& b = s.at("baselines");
-  const double len = b.at("token_count").at("nested_cv_accuracy").value("mean", kNaN);
-  const double lp = b.at("mean_logprob").at("nested_cv_accuracy").value("mean", kNaN);
-  const double best_base = std::max(len, lp);
-  const bool beats = acc - best_base > sd;  // more than one fold SD above the better baseline
-  f.text = str("Judged only from its attention graphs, the model tells valid from corrupted chains of thought in ",
-               pct(acc), " of ", s.value("n", 0), " cases (nested cross-validation, +- ", pct(sd),
-               " over folds; detector: ", sel.value("metric", ""), " at layer ", sel.value("layer", -1),
-               "), against ", pct(len), " from text length alone and ", pct(lp), " from the model's own log-probability: ",
-               beats ? "the spectral signal adds something the baselines lack."
-                     : (acc < 0.6 ? "close to chance, and no better than the baselines."
-                                  : "no better than the baselines."));
-  f.strength = beats && acc >= 0.6 ? "strong" : "weak";
-  f.headline = str("spectral verification of chains of thought: ", pct(acc), " vs ", pct(best_base), " for the better baseline");
+  const SpectralRow m = spectral_row(s), p = spectral_row(s.at("cot_pairs"));
+  auto verdict = [](const SpectralRow& r) {
+    return r.beats ? (r.acc >= 0.6 ? "the spectral signal adds something the baselines lack."
+                                   : "above the baselines, but close to chance.")
+                   : (r.acc < 0.6 ? "close to chance, and no better than the baselines." : "no better than the baselines.");
+  };
+  auto sentence = [](const SpectralRow& r, const std::string& what, int n) {
+    return str("the model tells ", what, " in ", pct(r.acc), " of ", n, " cases (nested cross-validation, +- ", pct(r.sd),
+               " over folds; detector: ", r.detector, "), against ", pct(r.len), " from text length alone and ", pct(r.lp),
+               " from the model's own log-probability: ");
+  };
+  f.text = str("Formal proofs (miniF2F, Lean 3; the paper's setting). Judged only from its attention graphs, ",
+               sentence(m, "valid from rejected proofs", s.value("n", 0)), verdict(m), "\n\n",
+               "Informal chains of thought (ProntoQA, valid vs corrupted; the paper's weak setting): ",
+               sentence(p, "valid from corrupted chains", s.at("cot_pairs").value("n", 0)), verdict(p));
+  f.strength = m.beats && m.acc >= 0.6 ? "strong" : "weak";
+  f.headline = str("spectral verification of Lean proofs: ", pct(m.acc), " vs ", pct(m.best_base),
+                   " for the better baseline (chains of thought: ", pct(p.acc), " vs ", pct(p.best_base), ")");
   f.measure = "spectral (acc.)";
   f.method_label = "spectral detector";
   f.baseline_label = "best baseline";
-  f.method = acc;
-  f.method_lo = acc - sd;
-  f.method_hi = acc + sd;
-  f.baseline = best_base;
-  f.chart = std::isfinite(acc);
+  f.method = m.acc;
+  f.method_lo = m.acc - m.sd;
+  f.method_hi = m.acc + m.sd;
+  f.baseline = m.best_base;
+  f.chart = std::isfinite(m.acc);
   return f;
 }
 
@@ -542,10 +576,27 @@ json run_cluster(Context& c, const std::string& dir) {
   step(c, dir, "cluster-analyze-task",
        cat(cat({"cluster", "analyze", "--label-field", "task", "--out", dir}, common), c.model_args()),
        dir + "/summary.json");
+  // The paper's own experiment, independent of --model: a small transformer trained from scratch
+  // on these tasks, read at the separator (README, cluster), where its figure appears.
+  std::vector<std::string> train = {"cluster", "train", "--position", "separator", "--steps", c.quick() ? "60" : "300",
+                                    "--eval-every", "20", "--eval-rows", c.quick() ? "256" : "512", "--seed",
+                                    std::to_string(c.seed), "--out", dir + "/scratch"};
+  if (c.threads > 0) train.insert(train.end(), {"--threads", std::to_string(c.threads)});
+  step(c, dir, "cluster-train-separator", train, dir + "/scratch/summary.json");
   json s = read_json(dir + "/summary.json");
   const json t = read_json(dir + "/by_template/summary.json");
   s["best_layer"] = best_layer(s);
   s["by_template"] = {{"n_classes", t.value("n_classes", 0)}, {"best_layer", best_layer(t)}, {"by_layer", t.at("by_layer")}};
+  const json tr = read_json(dir + "/scratch/summary.json");
+  const json& fin = tr.at("final");
+  json by_layer = json::array(), best;
+  const json& layers = tr.at("layers");
+  for (size_t i = 0; i < layers.size() && i < fin.at("ari_by_layer").size(); ++i) {
+    by_layer.push_back({{"layer", layers[i]}, {"ari", fin["ari_by_layer"][i]}, {"nmi", fin.at("nmi_by_layer")[i]}});
+    if (best.is_null() || by_layer.back().value("ari", -2.0) > best.value("ari", -2.0)) best = by_layer.back();
+  }
+  s["from_scratch"] = {{"position", "separator"}, {"steps", tr.value("steps", 0)}, {"n_params", tr.value("n_params", 0)},
+                       {"val_accuracy", fin.value("val_accuracy", kNaN)}, {"best_layer", best}, {"by_layer", by_layer}};
   return s;
 }
 
@@ -559,8 +610,16 @@ Finding judge_cluster(const json& s) {
                "; shuffled labels ", num(sh), "), and by template style with ARI ", num(tari), " (layer ", layer_text(t), "): ",
                ari >= 0.5 ? "the model represents the task." : (tari > ari + 0.2 ? "the model groups instructions by their wording, not by their task."
                                                                                  : "little task structure in the hidden states."));
+  const json& fs = s.at("from_scratch");
+  const json& fb = fs.at("best_layer");
+  f.text += str("\n\nThe paper's own experiment (not this model): a ", fs.value("n_params", 0), "-parameter transformer trained from "
+                "scratch for ", fs.value("steps", 0), " steps on such tasks, its hidden state read at the separator token, reaches ",
+                pct(fs.value("val_accuracy", kNaN)), " validation accuracy and clusters by task with ARI ", num(fb.value("ari", kNaN)),
+                " at layer ", layer_text(fb), " (the curves over training are its report's figure below).");
+  // The strength is this model's: the from-scratch run does not depend on --model.
   f.strength = ari >= 0.5 ? "strong" : "weak";
-  f.headline = str("task clustering: ARI ", num(ari), " by task vs ", num(tari), " by template wording");
+  f.headline = str("task clustering: ARI ", num(ari), " by task vs ", num(tari), " by template wording (from scratch, the paper's "
+                   "setting: ", num(fb.value("ari", kNaN)), ")");
   f.measure = "clusters (ARI)";
   f.method_label = "task labels";
   f.baseline_label = "shuffled labels";
@@ -581,8 +640,9 @@ std::vector<std::string> Context::model_args() const {
 
 const std::vector<Section>& sections() {
   static const std::vector<Section> s = {
-      {"spectral", "1. Verifying informal reasoning from attention geometry (verify spectral)", run_spectral, judge_spectral,
-       [](const json&) { return std::vector<std::string>{"report.html"}; }, true},
+      {"spectral", "1. Verifying reasoning from attention geometry: Lean proofs, then chains of thought (verify spectral)",
+       run_spectral, judge_spectral,
+       [](const json&) { return std::vector<std::string>{"report.html", "cot_pairs/report.html"}; }, true},
       {"qk", "2. Logical-consistency heads (verify qk)", run_qk, judge_qk,
        [](const json&) { return std::vector<std::string>{"report.html"}; }, true},
       {"steer", "3. Steering deduction with control vectors (steer train / eval)", run_steer, judge_steer,
@@ -592,8 +652,8 @@ const std::vector<Section>& sections() {
       {"twohop", "4. Two-hop reasoning: logit lens, causal tracing, CREME (lens / patch / edit)", run_twohop, judge_twohop,
        [](const json&) { return std::vector<std::string>{"lens-1/report.html", "patch/report.html", "edit_eval/report.html"}; },
        false},
-      {"cluster", "5. Task clustering of hidden states (cluster analyze)", run_cluster, judge_cluster,
-       [](const json&) { return std::vector<std::string>{"report.html", "by_template/report.html"}; }, true},
+      {"cluster", "5. Task clustering of hidden states (cluster analyze; cluster train from scratch)", run_cluster, judge_cluster,
+       [](const json&) { return std::vector<std::string>{"report.html", "by_template/report.html", "scratch/report.html"}; }, true},
   };
   return s;
 }

@@ -319,9 +319,10 @@ void run_audit(const AuditOptions& o) {
   c.seed = o.seed;
   c.threads = o.threads;
   // The layer convention is part of the stamp: sections finished before it (cluster numbered the
-  // embeddings 0) are recomputed rather than reused with the old numbering.
+  // embeddings 0) are recomputed rather than reused with the old numbering. So is what the
+  // sections run (2: spectral on miniF2F proofs + cot-pairs, cluster trains from scratch too).
   c.stamp = {{"model", c.model}, {"budget", c.budget}, {"seed", c.seed}, {"dtype", c.dtype}, {"device", c.device},
-             {"layer_convention_version", kLayerConventionVersion}};
+             {"layer_convention_version", kLayerConventionVersion}, {"sections_version", 2}};
   install_interrupt_handler();
   make_dirs(c.out);
   clean_partial_files(c.out);  // leftovers of a run killed outright (SIGKILL)
@@ -381,9 +382,9 @@ rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in 
   auto o = std::make_shared<AuditOptions>();
   sub.footer(
       "Runs the five analyses briefly on built-in generated data and writes one report: spectral verification of "
-      "chains of thought, QK-score consistency heads on ProntoQA (1-5 hops), control-vector steering on bAbI-15-style "
+      "Lean proofs (built-in miniF2F sample) and chains of thought, QK-score consistency heads on ProntoQA (1-5 hops), control-vector steering on bAbI-15-style "
       "deduction, two-hop reasoning on the built-in fact table (logit lens, causal tracing, CREME), and task "
-      "clustering of hidden states. Finished sections are kept and not recomputed when rerun with the same model, "
+      "clustering of hidden states (and of a small model trained from scratch). Finished sections are kept and not recomputed when rerun with the same model, "
       "budget and seed; an interrupt (Ctrl-C) leaves only whole files.\n"
       "Writes DIR/<section>/ (each command's summary.json, examples.jsonl, report.html), DIR/summary.json (each\n"
       "section's summary under its name, sections {status, reason, resumed, seconds}, verdict {lines, findings})\n"
@@ -391,7 +392,8 @@ rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in 
       "Examples:\n"
       "  reasonscope audit --out runs/audit\n"
       "  reasonscope audit --model other.gguf --budget full --seed 1 --out runs/audit-other");
-  sub.add_option("--model,-m", o->model, "Model: a .gguf file or a model directory (default: SmolLM2-135M-Instruct Q4_1)");
+  sub.add_option("--model,-m", o->model, "Model: a .gguf file, a model directory, or an installed model's name (`reasonscope models`, e.g. "
+                 "qwen2.5-coder-0.5b; default: smollm2-135m)");
   sub.add_option("--budget", o->budget, "quick (small samples, < 10 min on 2 CPU cores) or full (larger samples)")
       ->check(CLI::IsMember({"quick", "full"}))
       ->capture_default_str();

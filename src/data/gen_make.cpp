@@ -7,6 +7,7 @@
 #include "data/gen_cot_pairs.h"
 #include "data/gen_instructions.h"
 #include "data/gen_ioi.h"
+#include "data/gen_minif2f.h"
 #include "data/gen_pairs.h"
 #include "data/gen_prontoqa.h"
 #include "data/gen_twohop.h"
@@ -24,6 +25,7 @@ const std::vector<DatasetKind>& dataset_kinds() {
       {"ioi", "indirect-object identification as multiple choice", false},
       {"instructions", "synthetic instruction tasks of METHODS.md section 5 (--tasks, --distributions)", false},
       {"pairs", "positive/negative pairs for control vectors from an mc or prontoqa file (--from)", true},
+      {"minif2f", "a balanced sample of the built-in miniF2F Lean proofs (valid human / rejected model proofs; --n <= 200)", false},
   };
   return kinds;
 }
@@ -107,6 +109,7 @@ std::vector<GenRow> make_dataset(const MakeOptions& o) {
   if (o.kind == "twohop") return make_twohop(n, o.seed);
   if (o.kind == "babi15") return make_babi15(n, o.seed);
   if (o.kind == "ioi") return make_ioi(n, o.seed);
+  if (o.kind == "minif2f") return make_minif2f(n, o.seed);
   if (o.kind == "instructions")
     return make_instructions(n, o.seed, o.tasks.value_or(8), o.distributions.value_or(4));
   if (o.kind == "cot-pairs")

@@ -7,6 +7,7 @@
 # Usage: bash test_audit.sh /path/to/reasonscope
 set -u
 BIN=${1:?usage: test_audit.sh /path/to/reasonscope}
+export RS_MINIF2F_FIXTURE=$(cd "$(dirname "$0")/../data/fixtures/minif2f-lean" && pwd)/dev.jsonl
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
@@ -37,18 +38,41 @@ for n in names:
         assert n in s["verdict"]["findings"], n
     sec = json.load(open(f"{d}/{n}/summary.json"))
     assert sec["audit"] == {"model": s["model"], "budget": "quick", "seed": 0, "dtype": "f32", "device": "cpu",
-                            "layer_convention_version": 2}, sec["audit"]
+                            "layer_convention_version": 2, "sections_version": 2}, sec["audit"]
     assert os.path.getsize(f"{d}/{n}/report.html") > 0
 # the spectral and cluster prompts fit the 64-token context (spectral truncates), so they run
 for n in ("spectral", "cluster"):
     assert s["sections"][n]["status"] == "ok", (n, s["sections"][n])
     assert os.path.getsize(f"{d}/{n}/examples.jsonl") > 0
 assert "context" in s["sections"]["qk"]["reason"], s["sections"]["qk"]
+# spectral: two rows, formal proofs (the built-in miniF2F sample: 20 valid + 20 rejected proofs,
+# each exactly as in the fixture) and chains of thought, each with its own verdict sentence
+src = {}
+for l in open(os.environ["RS_MINIF2F_FIXTURE"]):
+    r = json.loads(l); src[r["id"]] = r
+rows = [json.loads(l) for l in open(d + "/spectral/inputs/minif2f.jsonl")]
+assert len(rows) == 40 and sum(r["label"] for r in rows) == 20 and all(src[r["id"]] == r for r in rows)
+sp = s["spectral"]
+assert sp["setting"] == "minif2f" and sp["n"] == 40 and sp["n_valid"] == 20, (sp["n"], sp["n_valid"])
+assert sp["cot_pairs"]["n"] == 80 and "nested_cv_accuracy" in sp["cot_pairs"] and "nested_cv_accuracy" in sp
+assert [st["step"] for st in sp["audit_steps"]] == ["verify-spectral-minif2f", "verify-spectral-cot-pairs"], sp["audit_steps"]
+text = s["verdict"]["findings"]["spectral"]["text"]
+assert text.count("Formal proofs (miniF2F") == 1 and text.count("Informal chains of thought") == 1, text
+# cluster: the from-scratch run (separator position) beside the pretrained model's clustering
+fs = s["cluster"]["from_scratch"]
+assert fs["position"] == "separator" and fs["steps"] == 60 and 0 <= fs["val_accuracy"] <= 1, fs
+assert [b["layer"] for b in fs["by_layer"]] == ["embed", 0, 1, 2, 3, 4, 5], fs["by_layer"]
+assert all(-1 <= b["ari"] <= 1 for b in fs["by_layer"]) and fs["best_layer"]["ari"] == max(b["ari"] for b in fs["by_layer"])
+tr = json.load(open(d + "/cluster/scratch/summary.json"))
+assert tr["final"]["ari_by_layer"] == [b["ari"] for b in fs["by_layer"]]
+assert "The paper's own experiment" in s["verdict"]["findings"]["cluster"]["text"]
 # one layer convention: the cluster child names the embeddings "embed", then blocks 0..L-1
 cl = json.load(open(d + "/cluster/summary.json"))
 assert cl["layer_convention"] == "block" and [b["layer"] for b in cl["by_layer"]] == ["embed", 0, 1], cl["by_layer"]
 page = open(d + "/report.html").read()
 assert page.count("<svg") >= 4 and "Verdict" in page and "Skipped: " in page
+for rel in ("spectral/report.html", "spectral/cot_pairs/report.html", "cluster/scratch/report.html"):
+    assert f"From {rel}" in page, rel
 for root, _, files in os.walk(d):
     for f in files:
         assert ".tmp." not in f, os.path.join(root, f)
@@ -97,6 +121,10 @@ if "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/b" >/dev/null 2>"$T
    python3 -c "import json; s=json.load(open('$TMP/b/summary.json')); assert all(s['sections'][n]['status'] in ('ok','skipped') for n in s['sections'])"; then
   ok "rerun after the interrupt finishes ($(grep -c 'finished earlier' "$TMP/err5") sections kept)"
 else bad "rerun after interrupt: $(tail -3 "$TMP/err5")"; fi
+
+# ---- the --model help names installed models' names
+if "$BIN" audit --help | grep -q "installed model's name"; then ok "audit --help: --model takes a name"
+else bad "audit --help: --model text"; fi
 
 # ---- bad input
 if "$BIN" audit --model "$TMP/none.gguf" --out "$TMP/c" >/dev/null 2>"$TMP/err6"; then bad "missing model: exit 0"
