@@ -42,11 +42,56 @@ const DtypeInfo& info(StDtype t) {
   fail("safetensors: invalid dtype enum value ", static_cast<int>(t));
 }
 
-// Keys of the top-level header object that appear more than once. nlohmann keeps only the last
-// of duplicate keys, so we watch the parse events (depth 1 = keys of the top-level object).
-struct DuplicateKeyWatch {
+// One linear pass over the header's JSON events before any tree is built: a top-level key that
+// repeats (nlohmann keeps only the last of duplicate keys), and an array longer than
+// kMaxArrayItems (a valid header's only arrays are shapes and data_offsets; the tree costs ~16
+// bytes per item, 8x the 2 bytes of "1," in the file). nlohmann's callback parser could watch
+// the same events, but after every object it scans the parent for discarded values: quadratic
+// in the number of tensors (hours of CPU for a crafted 100 MB header of empty tensors).
+// Syntax errors stop the scan; the tree's parse reports them.
+struct HeaderScan : nlohmann::json_sax<json> {
   std::set<std::string> seen;
   std::string duplicate;
+  bool long_array = false;
+  std::vector<int64_t> open;  // per open container: items so far for an array, -1 for an object
+
+  bool item() {
+    if (!open.empty() && open.back() >= 0 && ++open.back() > st_detail::kMaxArrayItems) {
+      long_array = true;
+      return false;
+    }
+    return true;
+  }
+  bool null() override { return item(); }
+  bool boolean(bool) override { return item(); }
+  bool number_integer(number_integer_t) override { return item(); }
+  bool number_unsigned(number_unsigned_t) override { return item(); }
+  bool number_float(number_float_t, const string_t&) override { return item(); }
+  bool string(string_t&) override { return item(); }
+  bool binary(binary_t&) override { return item(); }
+  bool start_object(std::size_t) override {
+    if (!item()) return false;
+    open.push_back(-1);
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (open.size() == 1 && duplicate.empty() && !seen.insert(k).second) duplicate = k;
+    return true;
+  }
+  bool end_object() override {
+    open.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (!item()) return false;
+    open.push_back(0);
+    return true;
+  }
+  bool end_array() override {
+    open.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 };
 
 }  // namespace
@@ -120,29 +165,17 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size) {
     fail(P, ": offset 8: JSON header nested deeper than ", st_detail::kMaxHeaderDepth,
          " levels (expected {name: {dtype, shape, data_offsets}})");
 
-  DuplicateKeyWatch watch;
-  // Items of the arrays being parsed (innermost last; -1 marks an object). A valid header's
-  // only arrays are shapes and data_offsets, so a longer array is refused while it is read:
-  // the parsed tree costs ~16 bytes per item, 8x the 2 bytes of "1," in the file.
-  std::vector<int64_t> open;
-  json::parser_callback_t cb = [&watch, &open, &P](int depth, json::parse_event_t ev, json& parsed) {
-    using E = json::parse_event_t;
-    if (ev == E::key && depth == 1 && watch.duplicate.empty()) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!watch.seen.insert(k).second) watch.duplicate = k;
-    }
-    if ((ev == E::value || ev == E::object_start || ev == E::array_start) && !open.empty() &&
-        open.back() >= 0 && ++open.back() > st_detail::kMaxArrayItems)
-      fail(P, ": offset 8: JSON header has an array of more than ", st_detail::kMaxArrayItems,
-           " items (expected shapes and data_offsets only)");
-    if (ev == E::object_start) open.push_back(-1);
-    if (ev == E::array_start) open.push_back(0);
-    if ((ev == E::object_end || ev == E::array_end) && !open.empty()) open.pop_back();
-    return true;
-  };
+  HeaderScan scan;
+  try {
+    json::sax_parse(header.begin(), header.end(), &scan);
+  } catch (const json::exception&) {  // reported by the parse below
+  }
+  if (scan.long_array)
+    fail(P, ": offset 8: JSON header has an array of more than ", st_detail::kMaxArrayItems,
+         " items (expected shapes and data_offsets only)");
   json root;
   try {
-    root = json::parse(header.begin(), header.end(), cb);
+    root = json::parse(header.begin(), header.end());
   } catch (const json::parse_error& e) {
     fail(P, ": offset ", 8 + (e.byte > 0 ? e.byte - 1 : 0), ": invalid JSON header: ",
          st_detail::parse_error_detail(e.what()));
@@ -151,8 +184,8 @@ void SafetensorsFile::parse(const uint8_t* data, size_t size) {
   }
   if (!root.is_object())
     fail(P, ": offset 8: expected the header to be a JSON object, found ", root.type_name());
-  if (!watch.duplicate.empty())
-    fail(P, ": header key '", watch.duplicate, "': appears more than once");
+  if (!scan.duplicate.empty())
+    fail(P, ": header key '", scan.duplicate, "': appears more than once");
 
   const uint64_t buffer_start = 8 + n;
   const uint64_t buffer_size = size - buffer_start;
