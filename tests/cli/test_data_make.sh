@@ -57,9 +57,18 @@ make_ok ioi mc 40 --n 40 --seed 1
 make_ok instructions instructions 100 --n 100 --seed 1 --tasks 5 --distributions 3
 make_ok pairs pairs 40 --from "$BABI" --seed 1
 make_ok pairs pairs 10 --from "$PQ" --n 10 --seed 1
+make_ok minif2f minif2f 40 --n 40 --seed 1;  MF=$LAST
+# the built-in miniF2F sample: balanced, every row exactly the fixture's row
+if python3 - "$MF" "$FIXTURES/minif2f-lean/dev.jsonl" <<'PY'
+import json, sys
+src = {r["id"]: r for r in map(json.loads, open(sys.argv[2]))}
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert sum(r["label"] for r in rows) == 20 and all(src[r["id"]] == r for r in rows), rows[:2]
+PY
+then ok "minif2f: 20 valid + 20 invalid proofs, each identical to the fixture"; else bad "minif2f: sample"; fi
 
 # Determinism: same seed -> same bytes; another seed -> different bytes.
-for kind in prontoqa twohop babi15 ioi instructions; do
+for kind in prontoqa twohop babi15 ioi instructions minif2f; do
   "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/a.jsonl" &&
   "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/b.jsonl" &&
   "$BIN" -q data make $kind --n 30 --seed 8 --out "$DIR/c.jsonl" || { bad "$kind determinism run"; continue; }
@@ -81,6 +90,7 @@ fail_clean "distinct two-hop questions" twohop --n 100000
 fail_clean "--tasks 99 is impossible" instructions --n 5 --tasks 99
 fail_clean "--distractors expects on or off" prontoqa --n 5 --distractors sometimes
 fail_clean "--hops applies only to kind prontoqa" babi15 --n 5 --hops 2
+fail_clean "the built-in miniF2F dev split has 100 valid and 200 invalid" minif2f --n 300
 fail_clean "nope.jsonl" pairs --from "$DIR/nope.jsonl"
 printf '{"id": "x", "hops": 1,\n' >"$DIR/broken.jsonl"
 fail_clean "broken.jsonl:1" cot-pairs --from "$DIR/broken.jsonl"
@@ -90,7 +100,7 @@ fail_clean "wrong_answers" pairs --from "$DIR/mc.jsonl"
 
 # Help names every kind.
 help=$("$BIN" data make --help 2>&1)
-for kind in prontoqa cot-pairs twohop babi15 ioi instructions pairs; do
+for kind in prontoqa cot-pairs twohop babi15 ioi instructions pairs minif2f; do
   echo "$help" | grep -q "  $kind: " || bad "help lacks $kind"
 done
 ok "help lists every kind"
