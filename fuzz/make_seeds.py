@@ -67,6 +67,16 @@ jsonl_seeds = {
 }
 for mode, body in jsonl_seeds.items():
     put("jsonl", mode, mode + "\n" + body)
+MCQ = {"id": "q", "context": "c", "question": "Which?", "options": ["a", "b"], "answer_index": 1}
+put("jsonl", "edge_qk_mcq", "qk-mcq\n" + jl(dict(MCQ, id=1.5), dict(MCQ, options=["a", " "]),
+                                             dict(MCQ, options=["a", "b\nc"]), dict(MCQ, options=["a"]),
+                                             dict(MCQ, answer_index=2), {k: v for k, v in MCQ.items() if k != "answer_index"},
+                                             dict({k: v for k, v in MCQ.items() if k != "answer_index"}, answer="b"),
+                                             dict({k: v for k, v in MCQ.items() if k != "answer_index"}, answer="z"),
+                                             dict(MCQ, options=["a", "a"]), dict(MCQ, hops=-1)))
+put("jsonl", "edge_qk_prontoqa", "qk-prontoqa\n" + jl(dict(PQ, answer="Maybe"), dict(PQ, answer=1),
+                                                       {k: v for k, v in PQ.items() if k != "answer"},
+                                                       dict(PQ, hops="2"), dict(PQ, id=None)))
 # edge cases of the reader conventions (README data section)
 put("jsonl", "edge_bom_crlf", "prontoqa\n\ufeff" + json.dumps(PQ) + "\r\n\r\n  \t\n" + json.dumps(PQ2))
 put("jsonl", "edge_duplicate_id", "prontoqa\n" + jl(PQ, PQ))
