@@ -140,7 +140,7 @@ void run_train(const TrainOptions& o) {
   const auto t1 = std::chrono::steady_clock::now();
   const std::string out = out_for(o.out, name);
   const steer::VectorMethod method = steer::parse_vector_method(name);
-  const steer::TrainResult fit = steer::fit_control_vectors(hp, hn, layers, method, o.heldout);
+  const steer::TrainResult fit = steer::fit_control_vectors(hp, hn, layers, method, o.heldout, o.model.seed);
   const double seconds = read_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   steer::ControlVectors cv;
@@ -167,7 +167,9 @@ void run_train(const TrainOptions& o) {
   nlohmann::json summary = {
       {"command", "steer train"}, {"model", lm.path}, {"data", o.data}, {"vector", out},
       {"method", name}, {"position", o.position}, {"n_pairs", pairs.size()},
-      {"n_heldout", fit.n_heldout}, {"layers", per_layer}, {"best_layer", best},
+      {"n_heldout", fit.n_heldout}, {"heldout_split", "seeded shuffle (SplitMix64 Fisher-Yates)"},
+      {"seed", o.model.seed}, {"heldout_rows", fit.heldout_rows},
+      {"layers", per_layer}, {"best_layer", best},
       {"best_layer_auroc", best_auc}, {"read_seconds", read_seconds}, {"seconds", seconds},
       {"dtype", o.model.dtype}};
   data::stamp_layer_convention(summary);
@@ -194,7 +196,9 @@ void setup_steer_train(CLI::App& steer) {
   sub->add_option("--position", o->position, "last (last real token) or mean (over real tokens)")
       ->check(CLI::IsMember({"last", "mean"}))
       ->capture_default_str();
-  sub->add_option("--heldout", o->heldout, "Fraction of pairs (the last ones) held out for the separation AUROC")
+  sub->add_option("--heldout", o->heldout,
+                  "Fraction of pairs held out for the separation AUROC, chosen by a shuffle seeded "
+                  "with --seed (the same --seed gives the same split)")
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
   sub->add_option("--batch", o->batch, "Prompts per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
@@ -203,7 +207,8 @@ void setup_steer_train(CLI::App& steer) {
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the batches read into OUT.resume/");
   sub->footer(
       "Writes VEC.gguf (direction.L for each layer L) and VEC.summary.json: per layer norm,\n"
-      "auroc_train, auroc_heldout, pair_acc_heldout, cos_rc; best_layer.\n"
+      "auroc_train, auroc_heldout, pair_acc_heldout, cos_rc; best_layer; seed and heldout_rows\n"
+      "(0-based pair indices, after --limit) of the seeded held-out split.\n"
       "Example: reasonscope data make babi15 --n 500 --seed 1 --out b.jsonl\n"
       "         reasonscope data make pairs --from b.jsonl --seed 1 --out pairs.jsonl\n"
       "         reasonscope steer train --data pairs.jsonl --method pca-c --out babi.gguf");
