@@ -141,6 +141,9 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
     // Its own process group: a Ctrl-C at the terminal reaches the audit only, which passes it on
     // once; two signals would make the child stop at once instead of after its current row.
     ::setpgid(0, 0);
+    // An audit started with SIGINT ignored (`audit ... &` from a script) still stops its commands
+    // through the signal it passes on: the child must not inherit the ignored disposition.
+    ::signal(SIGINT, SIG_DFL);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execv(exe.c_str(), argv.data());
