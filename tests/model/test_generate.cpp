@@ -435,8 +435,8 @@ TEST(GenerateDefaultModel, ChatAnswerStopsAtEndOfTurn) {
 // Greedy continuations of 10 prompts x 128 tokens on native weights, recorded with the CLI
 // before the sampler and the decode loop were reworked (issue 23). On the ISA they were
 // recorded with the generated tokens must be identical. Kernels for other ISAs sum in another order, so
-// there (and here too) each recorded token must be the argmax of a teacher-forced forward up to
-// a near tie.
+// there each recorded token must instead be the argmax of a teacher-forced forward up to a near
+// tie (checked here too on two rows, so that the check itself runs).
 TEST(GenerateDefaultModel, NativeGreedyMatchesTheRecordedContinuations) {
   std::ifstream f(std::string(RS_SOURCE_DIR) + "/tests/golden/generate/greedy_smollm2_q4_1.json");
   ASSERT_TRUE(f) << "missing tests/golden/generate/greedy_smollm2_q4_1.json";
@@ -446,19 +446,21 @@ TEST(GenerateDefaultModel, NativeGreedyMatchesTheRecordedContinuations) {
   lo.weights = WeightFormat::Native;
   const Model m = load_model(dm.path, lo);
   const bool same_isa = kernels::isa_name(kernels::active_isa()) == g.at("isa").get<std::string>();
-  // The first 32 tokens of each row are generated (time); the teacher-forced check reads all.
+  // The first 32 tokens of each row are generated (test time); the teacher-forced check reads all.
   GenerateOptions o;
   o.max_new_tokens = std::min<int64_t>(32, g.at("max_new_tokens").get<int64_t>());
+  size_t n_row = 0;
   ASSERT_EQ(g.at("rows").size(), 10u);
   for (const auto& row : g.at("rows")) {
     const auto prompt = row.at("prompt_ids").get<std::vector<int64_t>>();
     const auto want = row.at("tokens").get<std::vector<int64_t>>();
     EXPECT_EQ(to_i64(dm.tokenizer->encode(row.at("prompt").get<std::string>())), prompt);
-    const Generation out = generate(m, dm.tokenizer.get(), {prompt}, o).at(0);
     if (same_isa) {
+      const Generation out = generate(m, dm.tokenizer.get(), {prompt}, o).at(0);
       const size_t n = std::min<size_t>(want.size(), static_cast<size_t>(o.max_new_tokens));
       EXPECT_EQ(out.tokens, std::vector<int64_t>(want.begin(), want.begin() + n)) << row.at("prompt");
     }
+    if (same_isa && n_row++ >= 2) continue;
     std::vector<int64_t> seq = prompt;
     seq.insert(seq.end(), want.begin(), want.end());
     at::Tensor logits = forward(m, at::tensor(seq, at::kLong).view({1, -1}), at::Tensor())[0];
