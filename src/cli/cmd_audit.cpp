@@ -89,7 +89,7 @@ struct SectionState {
   std::string reason;
   bool resumed = false;
   double seconds = 0;
-  json summary;
+  json summary = json::object();  // stays empty for a section that failed (read with value())
   Finding finding;
   double cpu_seconds() const {  // the section's commands' CPU time (with --threads 1: about their idle wall time)
     double t = 0;

@@ -122,6 +122,16 @@ if "$BIN" audit --model "$TMP/model" --threads 1 --out "$TMP/b" >/dev/null 2>"$T
   ok "rerun after the interrupt finishes ($(grep -c 'finished earlier' "$TMP/err5") sections kept)"
 else bad "rerun after interrupt: $(tail -3 "$TMP/err5")"; fi
 
+# ---- a section whose command fails is marked error, the page and summary are still written, exit 1
+# (its input damaged inside a folder of this same audit, so the command refuses it before loading)
+mkdir -p "$TMP/e/cluster/inputs" && cp "$TMP/b/cluster/audit_run.json" "$TMP/e/cluster/" &&
+  echo '{not json' >"$TMP/e/cluster/inputs/instructions.jsonl"
+if "$BIN" audit --model "$TMP/model" --threads 1 --only cluster --out "$TMP/e" >/dev/null 2>"$TMP/err7"; then bad "failed section: exit 0"
+elif grep -q "1 section(s) failed" "$TMP/err7" &&
+     python3 -c "import json; s=json.load(open('$TMP/e/summary.json')); c=s['sections']['cluster']; assert c['status']=='error' and 'instructions.jsonl:1' in c['reason'], c" &&
+     grep -q "Failed: " "$TMP/e/report.html"; then ok "failed section: marked error, page written, exit 1"
+else bad "failed section: $(tail -2 "$TMP/err7")"; fi
+
 # ---- the --model help names installed models' names
 if "$BIN" audit --help | grep -q "installed model's name"; then ok "audit --help: --model takes a name"
 else bad "audit --help: --model text"; fi
