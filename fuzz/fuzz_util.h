@@ -29,7 +29,10 @@ inline std::vector<std::string> split_nul(const uint8_t* data, size_t size, size
 inline const std::string& scratch_path(const char* suffix) {
   static const std::string dir = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
   static std::string path;
-  if (path.empty()) path = dir + "/rs-fuzz-" + std::to_string(::getpid()) + suffix;
+  if (path.empty()) {
+    path = dir + "/rs-fuzz-" + std::to_string(::getpid()) + suffix;
+    std::atexit([] { std::remove(path.c_str()); });  // libFuzzer ends with exit()
+  }
   return path;
 }
 
