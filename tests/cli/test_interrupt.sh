@@ -90,7 +90,8 @@ same_tree() {
   python3 - "$1" "$2" <<'PY'
 import json, os, sys
 ref, got = sys.argv[1], sys.argv[2]
-WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed"}
+WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed",
+            "vector"}  # wall-clock fields; steer train's own output path (trials write elsewhere)
 def files(d):
     out = set()
     for root, _, names in os.walk(d):
@@ -153,7 +154,8 @@ for root, dirs, names in os.walk(got):
             sys.exit(f"{p}: present after the interrupt and not in the finished output")
         x, y = open(r, "rb").read(), open(p, "rb").read()
         if x != y and n.endswith(".json"):  # a run that finished before the signal: wall-clock fields differ
-            WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed"}
+            WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed",
+            "vector"}  # wall-clock fields; steer train's own output path (trials write elsewhere)
             jx, jy = json.loads(x), json.loads(y)
             if isinstance(jx, dict) and isinstance(jy, dict):
                 for k in WALL:
