@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <new>
 #include <cstdlib>
 #include <cstring>
 
@@ -69,12 +70,20 @@ void register_temp_file(const std::string& path) {
   std::free(copy);
 }
 
+// A handler running on another thread may still read a path just unregistered, so paths are
+// never freed; they stay reachable from this list (leak checkers then stay quiet) until exit.
+struct RetiredPath {
+  RetiredPath* next;
+  char* path;
+};
+std::atomic<RetiredPath*> g_retired{nullptr};
+
 void unregister_temp_file(const std::string& path) {
   for (auto& slot : g_temp) {
     char* p = slot.load();
     if (p && path == p && slot.compare_exchange_strong(p, nullptr)) {
-      // A handler running on another thread at this instant may still read p; freeing it would
-      // race, and the bytes are few, so a path is released only when the process ends.
+      auto* r = new (std::nothrow) RetiredPath{g_retired.load(), p};
+      if (r) while (!g_retired.compare_exchange_weak(r->next, r)) {}
       return;
     }
   }
