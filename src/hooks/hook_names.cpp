@@ -125,7 +125,7 @@ std::vector<HookId> resolve_hooks(const ModelConfig& cfg, const std::string& pat
         // Over 9 digits is past any model (and past what stoll holds): out of range as such.
         const std::string layer = pat.substr(7, e - 7);
         if (layer.size() > 9 || std::stoll(layer) >= cfg.n_layer)
-          fail("hook '", pat, "': layer ", layer, " is out of range (the model has ", cfg.n_layer,
+          fail_as(ExitCode::kUsage, "hook '", pat, "': layer ", layer, " is out of range (the model has ", cfg.n_layer,
                " layers: 0..", cfg.n_layer - 1, ")");
       }
     }

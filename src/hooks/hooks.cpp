@@ -170,12 +170,12 @@ void Hooks::replace(const std::string& pattern, const at::Tensor& value, const P
 void Hooks::ablate_heads(int layer, std::vector<int64_t> heads, Ablation how, const at::Tensor& mean_z,
                          const Positions& pos) {
   if (layer < 0 || layer >= cfg_.n_layer)
-    fail("ablate_heads: layer ", layer, " is out of range (the model has ", cfg_.n_layer, " layers: 0..",
+    fail_as(ExitCode::kUsage, "ablate_heads: layer ", layer, " is out of range (the model has ", cfg_.n_layer, " layers: 0..",
          cfg_.n_layer - 1, ")");
   if (heads.empty()) fail("ablate_heads: no heads given");
   for (int64_t h : heads)
     if (h < 0 || h >= cfg_.n_head)
-      fail("ablate_heads: head ", h, " is out of range (the model has ", cfg_.n_head, " heads: 0..",
+      fail_as(ExitCode::kUsage, "ablate_heads: head ", h, " is out of range (the model has ", cfg_.n_head, " heads: 0..",
            cfg_.n_head - 1, ")");
   if (how == Ablation::Mean && !mean_z.defined()) fail("ablate_heads: mean ablation needs mean_z [H, d_head]");
   auto iv = make_iv(Intervention::Kind::Ablate, pos, std::move(heads), mean_z);
