@@ -41,6 +41,8 @@ for f in build/fuzz/fuzz/fuzz_*; do
 done
 
 echo "== Release build and full suite =="
+# The Python tests (the package, the server's openai-client tests, Ray) run in this venv.
+REASONSCOPE_PYTHON=$(./scripts/pyenv.sh); export REASONSCOPE_PYTHON
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$JOBS"
 ctest --test-dir build/release -j"$JOBS"
