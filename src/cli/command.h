@@ -18,6 +18,11 @@ struct CommandSpec {
 
 std::vector<CommandSpec>& command_registry();
 
+// Parses argv (argv[0] = program name), runs the command and returns its exit status; errors are
+// printed as "error: ..." on stderr (cli/app.cpp). main() is this. rethrow (an in-process caller,
+// the Python module): errors leave as exceptions instead, a parse error as an rs::Error (kUsage).
+int run(int argc, char** argv, bool rethrow = false);
+
 struct Registrar {
   Registrar(std::string name, std::string help, std::function<void(CLI::App&)> setup) {
     command_registry().push_back({std::move(name), std::move(help), std::move(setup)});

@@ -1,0 +1,84 @@
+"""Shared fixtures of the Python tests (README "Python"): the default model, loaded once, and the
+CLI binary of the same build, which the tests compare against.
+
+Run by ctest (python_pytest) with PYTHONPATH = <build>/python:python and REASONSCOPE_BIN set; by
+hand: PYTHONPATH=build/release/python:python build/pyenv/bin/python -m pytest tests/python.
+A missing model or binary is a failure, not a skip: a skipped suite would pass in ctest.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.environ.get("REASONSCOPE_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "reasonscope")
+MODEL = os.environ.get("REASONSCOPE_MODEL") or os.path.join(CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+BIN = os.environ.get("REASONSCOPE_BIN") or os.path.join(ROOT, "build", "release", "bin", "reasonscope")
+THREADS = 2
+
+torch.set_num_threads(THREADS)
+
+
+def _require(path, what):
+    if not os.path.exists(path):
+        pytest.fail(f"{what} not found at {path} (scripts/setup.sh fetches the model; the CLI is "
+                    f"built in build/release)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def model_path():
+    _require(MODEL, "the default model")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """cli(*args) runs the reasonscope binary; returns CompletedProcess (text)."""
+    _require(BIN, "the reasonscope binary")
+
+    def run(*args, check=True):
+        p = subprocess.run([BIN, *map(str, args)], capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise AssertionError(f"reasonscope {' '.join(map(str, args))} -> {p.returncode}: {p.stderr}")
+        return p
+    return run
+
+
+@pytest.fixture(scope="session")
+def model(model_path):
+    import reasonscope
+    return reasonscope.load(model_path, threads=THREADS)
+
+
+def read_outputs(out_dir):
+    with open(os.path.join(out_dir, "summary.json")) as f:
+        summary = json.load(f)
+    path = os.path.join(out_dir, "examples.jsonl")
+    examples = []
+    if os.path.exists(path):
+        with open(path) as f:
+            examples = [json.loads(line) for line in f if line.strip()]
+    return summary, examples
+
+
+def read_safetensors(path):
+    """name -> tensor of a .safetensors file (the format: u64 header length, JSON header, data)."""
+    import struct
+    dtypes = {"F32": torch.float32, "I64": torch.int64, "F16": torch.float16, "BF16": torch.bfloat16}
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        raw = bytearray(blob[8 + n + a:8 + n + b])
+        t = torch.frombuffer(raw, dtype=dtypes[info["dtype"]]) if b > a else torch.empty(0, dtype=dtypes[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).clone()
+    return out
