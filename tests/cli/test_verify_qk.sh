@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `reasonscope verify qk`: bad input gives one clear message, a non-zero exit and no outputs;
-# on the default model (briefly: 16 + 8 generated questions) a scan writes every documented
+# on the default model (briefly: 8 + 6 generated questions) a scan writes every documented
 # output, and saved heads applied with --heads to a new generated file reproduce the scan's
 # scores and predictions for those heads exactly, with and without labels.
 # Usage: bash test_verify_qk.sh /path/to/reasonscope
@@ -50,15 +50,15 @@ if [[ ! -r $MODEL ]]; then
   echo "skip model runs: $MODEL not found"
   skipped=1
 else
-  "$BIN" data make prontoqa --n 16 --seed 11 --hops 1,3 --out "$TMP/f1.jsonl" 2>/dev/null
-  "$BIN" data make prontoqa --n 8 --seed 12 --hops 1,3,5 --out "$TMP/f2.jsonl" 2>/dev/null
+  "$BIN" data make prontoqa --n 8 --seed 11 --hops 1,3 --out "$TMP/f1.jsonl" 2>/dev/null
+  "$BIN" data make prontoqa --n 6 --seed 12 --hops 1,3,5 --out "$TMP/f2.jsonl" 2>/dev/null
   python3 -c "
 import json, sys
 with open('$TMP/f2u.jsonl', 'w') as f:
     for l in open('$TMP/f2.jsonl'):
         r = json.loads(l); r.pop('answer'); f.write(json.dumps(r) + '\n')"
   run() { "$BIN" verify qk --model "$MODEL" --threads 2 --bootstrap 200 "$@" 2>"$TMP/err" || { tail -3 "$TMP/err"; return 1; }; }
-  if run --data "$TMP/f1.jsonl" --calib 8 --ensemble 3 --out "$TMP/scan" &&
+  if run --data "$TMP/f1.jsonl" --calib 4 --ensemble 3 --out "$TMP/scan" &&
      python3 - "$TMP/scan" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -67,16 +67,16 @@ for k in ("template", "n_calib", "n_test", "head_accuracy_calib", "head_accuracy
           "top1_test_accuracy", "ensemble_test_accuracy", "baseline_first_token_accuracy",
           "baseline_sequence_accuracy", "by_hops", "order_consistency", "gaps", "ci95"):
     assert k in s, k
-assert s["n_calib"] == 8 and s["n_test"] == 8, s
+assert s["n_calib"] == 4 and s["n_test"] == 4, s
 assert len(s["head_accuracy_calib"]) == 30 and len(s["head_accuracy_calib"][0]) == 9
-assert set(s["by_hops"]) <= {"1", "3"} and sum(v["n"] for v in s["by_hops"].values()) == 8
+assert set(s["by_hops"]) <= {"1", "3"} and sum(v["n"] for v in s["by_hops"].values()) == 4
 best = s["top_heads"][0]
 assert (best["layer"], best["head"]) == (s["top1"]["layer"], s["top1"]["head"])
 assert abs(s["head_accuracy_test"][best["layer"]][best["head"]] - s["top1_test_accuracy"]) < 1e-12
 h = json.load(open(d + "/heads.json"))
 assert h["kind"] == "reasonscope.qk.heads" and len(h["ensemble"]) == 3 and h["n_head_kv"] == 3
 rows = [json.loads(l) for l in open(d + "/examples.jsonl")]
-assert len(rows) == 16 and sum(r["split"] == "calib" for r in rows) == 8
+assert len(rows) == 8 and sum(r["split"] == "calib" for r in rows) == 4
 html = open(d + "/report.html").read()
 assert html.count("<svg") >= 4, html.count("<svg")
 PY
@@ -97,7 +97,7 @@ def scores(path):  # safetensors F32 [N, 2, L, H, O] with the standard library
     return e["shape"], vals
 shape, a = scores(t + "/apply/head_scores.safetensors")
 shape2, b = scores(t + "/scan2/head_scores.safetensors")
-assert shape == shape2 == [8, 2, 30, 9, 2], (shape, shape2)
+assert shape == shape2 == [6, 2, 30, 9, 2], (shape, shape2)
 heads = json.load(open(t + "/scan/heads.json"))
 N, _, L, H, O = shape
 def at(v, n, o, l, h):
