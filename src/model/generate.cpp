@@ -188,6 +188,11 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
 
   const auto t_decode = Clock::now();
   for (int64_t step = 0; n_done < B; ++step) {
+    if (opts.cancel && opts.cancel()) {
+      for (int64_t r = 0; r < B; ++r) finish_row(r, "cancelled", -1);
+      break;
+    }
+    if (opts.on_logits) opts.on_logits(logits);
     at::Tensor next = sampler.sample(logits);  // [B] int64 CPU
     const int64_t* nx = next.data_ptr<int64_t>();
     for (int64_t r = 0; r < B; ++r) {

@@ -71,13 +71,20 @@ struct GenerateOptions {
   std::function<void(int64_t row, const std::string& text)> on_text;
   // Called after every step with the new token of each still-running row.
   std::function<void(int64_t row, int64_t token)> on_token;
+  // Called with the next-token logits [B, V] (before sampling) of every step; finished rows'
+  // rows are there too and meaningless. A server reads log-probabilities here.
+  std::function<void(const at::Tensor& logits)> on_logits;
+  // Asked before every step; true ends every still-running row with stop_reason "cancelled"
+  // (a client that went away, a server shutting down).
+  std::function<bool()> cancel;
 };
 
 struct Generation {
   std::vector<int64_t> prompt;
   std::vector<int64_t> tokens;     // generated tokens, without a final stop id
   std::string text;                // decoded generated text, cut before a stop string
-  std::string stop_reason;         // "eos", "stop_id", "stop_string", "max_new_tokens", "context"
+  std::string stop_reason;         // "eos", "stop_id", "stop_string", "max_new_tokens", "context",
+                                   // "cancelled"
   int64_t stop_token = -1;         // the id that ended it (eos / stop_id), else -1
 };
 

@@ -1,0 +1,87 @@
+"""Stopping and leaving: a client that drops a stream frees the worker at once; SIGTERM stops
+accepting, lets the request in flight finish, and the server exits 0. Own servers (native
+weights, the default for serving without a calibration)."""
+import json
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import Server, request, stream_lines
+
+
+def cancelled_total(url):
+    return int(re.search(r"^reasonscope_cancelled_total (\d+)", request("GET", url + "/metrics").text, re.M).group(1))
+
+
+def test_dropped_stream_frees_the_worker():
+    s = Server(["--max-tokens-limit", "4000"])
+    try:
+        body = {"prompt": "Once upon a time", "max_tokens": 4000, "temperature": 1.0, "seed": 1, "stream": True}
+        for line in stream_lines(s.url + "/v1/completions", body):
+            if line.startswith("data: ") and json.loads(line[6:])["choices"][0]["text"]:
+                break  # first text: now leave (the connection closes)
+        t0 = time.time()
+        r = request("POST", s.url + "/v1/completions", body={"prompt": "Hi", "max_tokens": 1})
+        assert r.status_code == 200
+        # 4000 tokens would take minutes; the next request runs as soon as the write fails
+        assert time.time() - t0 < 30
+        assert cancelled_total(s.url) == 1
+    finally:
+        assert s.stop() == 0, s.stderr()
+
+
+def test_sigterm_finishes_in_flight_and_exits_0():
+    s = Server(["--grace-seconds", "60"])
+    got = {}
+
+    def stream():
+        body = {"prompt": "Once upon a time", "max_tokens": 24, "temperature": 0, "stream": True}
+        got["lines"] = []
+        for line in stream_lines(s.url + "/v1/completions", body):
+            if line.startswith("data: "):
+                got["lines"].append(line)
+                if len(got["lines"]) == 1:
+                    got["first"] = time.time()
+
+    t = threading.Thread(target=stream)
+    t.start()
+    for _ in range(600):
+        if "first" in got:
+            break
+        time.sleep(0.05)
+    assert "first" in got
+    s.proc.send_signal(signal.SIGTERM)
+    t.join(120)
+    assert got["lines"][-1] == "data: [DONE]"
+    finals = [json.loads(x[6:]) for x in got["lines"][:-1]]
+    assert finals[-1]["choices"][0]["finish_reason"] == "length"  # all 24 tokens, not cut short
+    assert s.proc.wait(60) == 0, s.stderr()
+    with pytest.raises(ConnectionRefusedError):
+        request("GET", s.url + "/health", timeout=5)
+    assert "stopping (SIGTERM)" in s.stderr()
+    s.stop()
+
+
+def test_grace_period_cuts_short():
+    s = Server(["--grace-seconds", "0.5", "--max-tokens-limit", "4000"])
+    got = {}
+
+    def run():
+        r = request("POST", s.url + "/v1/completions", body={"prompt": "Once upon a time", "max_tokens": 4000,
+                                                             "temperature": 1.0, "seed": 3})
+        got["r"] = r
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(2.0)
+    s.proc.send_signal(signal.SIGTERM)
+    t.join(120)
+    assert s.proc.wait(60) == 0, s.stderr()
+    r = got["r"]
+    assert r.status_code == 200 and r.json()["choices"][0]["finish_reason"] == "length"
+    assert r.json()["usage"]["completion_tokens"] < 4000
+    assert "grace period over" in s.stderr()
+    s.stop()
