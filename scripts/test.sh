@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README): installs what is missing, builds, and runs every suite.
-#  1. torch-free layers (io, tokenizer, data, report) under AddressSanitizer + UBSan;
+#  1. torch-free layers (io, kernels, tokenizer, data, report) under AddressSanitizer + UBSan;
 #  2. short libFuzzer runs of every input format the tool reads (fuzz/: GGUF, safetensors, the
 #     tokenizer, JSONL rows, HF config/tokenizer files, chat templates, calibration/heads JSON,
-#     control vectors, edit files; clang), FUZZ_SECONDS (default 12) each;
+#     control vectors, edit files; built in the same clang tree as 1), FUZZ_SECONDS (default 12)
+#     each, JOBS at a time;
 #  3. the full Release build and suite, including the real default model (last, so the final
 #     ctest summary line is the main suite's).
 # Build directories live under build/ and are reused, so a second run only rebuilds changes.
@@ -18,27 +19,38 @@ export REASONSCOPE_MODEL="${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_
 export REASONSCOPE_GEMMA3="${REASONSCOPE_GEMMA3:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/gemma-3-270m-q4_k_m.gguf}"
 export CTEST_OUTPUT_ON_FAILURE=1
 
-echo "== sanitizer build (ASan + UBSan, torch-free layers) =="
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_SANITIZE=ON -DRS_WITH_TORCH=OFF \
-  -DRS_BUILD_BENCH=OFF >/dev/null
-cmake --build build/asan -j"$JOBS"
+echo "== sanitizer build (clang; ASan + UBSan unit tests and libFuzzer targets, torch-free layers) =="
+# One tree for both: the torch-free layers are compiled once, with the sanitizers and libFuzzer's
+# coverage instrumentation; the unit tests link them with ASan + UBSan, the fuzz targets also with
+# libFuzzer's main. (Two trees compiled the same layers twice; CI time, issue 21.)
+CC=clang CXX=clang++ cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_SANITIZE=ON \
+  -DRS_FUZZ=ON -DRS_WITH_TORCH=OFF -DRS_BUILD_BENCH=OFF >/dev/null
+cmake --build build/sanitize -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan -j"$JOBS"
+  ctest --test-dir build/sanitize -j"$JOBS"
 
-echo "== fuzz smoke runs (libFuzzer, ${FUZZ_SECONDS:=12} s each: 11 targets stay under 2.5 min) =="
-CC=clang CXX=clang++ cmake -S . -B build/fuzz -DRS_FUZZ=ON -DRS_WITH_TORCH=OFF \
-  -DRS_BUILD_TESTS=OFF -DRS_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz -j"$JOBS"
-for f in build/fuzz/fuzz/fuzz_*; do
-  [[ -x $f && ! -d $f ]] || continue
+echo "== fuzz smoke runs (libFuzzer, ${FUZZ_SECONDS:=12} s each, $JOBS at a time) =="
+fuzz_one() {  # fuzz_one TARGET: a FUZZ_SECONDS run from a copy of its seed corpus, logged
+  local f=$1 name corpus work rc=0
   name=$(basename "$f"); corpus=fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d); [[ -d $corpus ]] && cp -r "$corpus"/. "$work"/
-  echo "-- $name"
   # Undefined behaviour is a finding too (UBSan only reports and goes on by default).
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 5
+    "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" >"$FUZZ_LOGS/$name.log" 2>&1 || rc=$?
+  echo "$rc" >"$FUZZ_LOGS/$name.rc"
   rm -rf "$work"
+}
+FUZZ_LOGS=$(mktemp -d); export FUZZ_LOGS FUZZ_SECONDS; export -f fuzz_one
+find build/sanitize/fuzz -maxdepth 1 -name 'fuzz_*' -type f -executable -print0 | sort -z |
+  xargs -0 -r -n1 -P"$JOBS" bash -c 'fuzz_one "$0"'
+fuzz_failed=0
+for log in "$FUZZ_LOGS"/*.log; do
+  name=$(basename "$log" .log)
+  echo "-- $name"
+  if [[ $(cat "$FUZZ_LOGS/$name.rc") == 0 ]]; then tail -n 5 "$log"; else tail -n 60 "$log"; fuzz_failed=1; fi
 done
+rm -rf "$FUZZ_LOGS"
+[[ $fuzz_failed == 0 ]] || { echo "fuzz smoke run: a target failed (log above)"; exit 1; }
 
 echo "== Release build and full suite =="
 # The Python tests (the package, the server's openai-client tests, Ray) run in this venv.
