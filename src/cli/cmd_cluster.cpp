@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cluster_report.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
@@ -115,7 +116,10 @@ struct AnalyzeCli {
   int64_t limit = 0;
   int64_t batch = 16;
   bool resume = false;
+  ShardOptions shard;
 };
+
+struct ShardDone {};  // a shard's items are kept: analyze_clustering's k-means is skipped
 
 void run_analyze(const AnalyzeCli& o) {
   // Read and check every row first: bad input fails before the model loads and writes nothing.
@@ -158,12 +162,15 @@ void run_analyze(const AnalyzeCli& o) {
                          {"text_field", o.text_field}, {"label_field", o.label_field}, {"position", o.position},
                          {"layers", ao.layers}, {"batch", o.batch}, {"limit", o.limit},
                          {"model", model_settings(o.model, lm.path)}};
-  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "cluster analyze");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume,
+                "cluster analyze");
   ao.states = [&](const std::vector<std::vector<int64_t>>& seqs, int64_t pad) {
     const size_t chunk = 4 * static_cast<size_t>(o.batch), n_chunks = (seqs.size() + chunk - 1) / chunk;
     std::vector<std::vector<at::Tensor>> parts(ao.layers.size());
     Progress progress("cluster analyze", seqs.size());
     for (size_t c = 0; c < n_chunks; ++c) {
+      if (!shard.owns(c, n_chunks)) continue;
       const size_t begin = c * chunk, end = std::min(seqs.size(), begin + chunk);
       const std::string key = std::to_string(c);
       if (!ck.find(key)) {
@@ -181,12 +188,18 @@ void run_analyze(const AnalyzeCli& o) {
     }
     ck.check_interrupt(n_chunks);
     progress.done();
+    if (shard.finish(ck.dir(), n_chunks)) throw ShardDone{};
     std::vector<at::Tensor> out;
     for (auto& p : parts) out.push_back(at::cat(p, 0));
     return out;
   };
   const auto t0 = std::chrono::steady_clock::now();
-  const cluster::AnalyzeResult r = cluster::analyze_clustering(lm.model, *lm.tokenizer, texts, labels, ao, what);
+  cluster::AnalyzeResult r;
+  try {
+    r = cluster::analyze_clustering(lm.model, *lm.tokenizer, texts, labels, ao, what);
+  } catch (const ShardDone&) {
+    return;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   json by_layer = json::array();
   for (size_t i = 0; i < r.layers.size(); ++i)
@@ -241,6 +254,7 @@ void add_analyze(CLI::App& parent) {
   sub->add_option("--limit", o->limit, "Use only the first N rows");
   sub->add_option("--out", o->out, "Output directory")->required();
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the rows read into --out/resume");
+  add_shard_option(*sub, o->shard);
   sub->callback([o] { run_analyze(*o); });
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "data/jsonl.h"
 #include "data/outputs.h"
@@ -25,6 +26,7 @@ struct LabelCliOptions {
   size_t alternatives = 5;
   uint64_t limit = 0;
   bool resume = false;
+  rs::cli::ShardOptions shard;
 };
 
 // Cases labelled per call of label_cases. Its greedy and scoring batches form within a call, so
@@ -51,13 +53,16 @@ void run_label(const LabelCliOptions& o) {
   const nlohmann::json settings = {{"command", "data label twohop"}, {"data", cli::file_fingerprint(o.data)},
                                    {"alternatives", o.alternatives}, {"limit", o.limit},
                                    {"model", cli::model_settings(o.model, lm.path)}};
-  cli::Checkpoint ck(cli::checkpoint_dir_for_out_file(o.out), settings, o.resume, "data label");
+  cli::Sharding shard(o.shard, o.out, o.data);
+  cli::Checkpoint ck(shard.checkpoint_dir(cli::checkpoint_dir_for_out_file(o.out)), shard.settings(settings), o.resume,
+                     "data label");
   const size_t n_chunks = (cases.size() + kChunk - 1) / kChunk;
   std::map<std::string, int> counts, counts_greedy, counts_prob;
   for (const auto& n : lens::category_names()) counts[n] = counts_greedy[n] = counts_prob[n] = 0;
   std::vector<nlohmann::json> out;
   rs::Progress progress("data label", cases.size());
   for (size_t ch = 0; ch < n_chunks; ++ch) {
+    if (!shard.owns(ch, n_chunks)) continue;
     const size_t begin = ch * kChunk, end = std::min(cases.size(), begin + kChunk);
     const std::string key = std::to_string(ch);
     const nlohmann::json* prev = ck.find(key);
@@ -90,6 +95,7 @@ void run_label(const LabelCliOptions& o) {
   }
   ck.check_interrupt(n_chunks);
   progress.done();
+  if (shard.finish(ck.dir(), n_chunks)) return;
   data::write_jsonl(o.out, out);
   nlohmann::json summary{{"command", "data label twohop"}, {"data", o.data}, {"n", cases.size()},
                          {"categories", counts}, {"categories_greedy_only", counts_greedy},
@@ -114,6 +120,7 @@ void add_label(CLI::App& data) {
   label->add_option("--alternatives", o->alternatives, "Alternatives per hop")->capture_default_str();
   label->add_option("--limit", o->limit, "Only the first N rows");
   label->add_flag("--resume", o->resume, "Continue an interrupted run from the chunks finished in OUT.resume/");
+  rs::cli::add_shard_option(*label, o->shard);
   label->callback([o] { run_label(*o); });
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
 #include "data/jsonl.h"
@@ -33,6 +34,7 @@ struct ScoreOptions {
   bool token_logprobs = false;
   int64_t limit = 0;
   bool resume = false;
+  ShardOptions shard;
   SteerCliOptions steer;
 };
 
@@ -70,7 +72,8 @@ void run_score(const ScoreOptions& o) {
       {"window", o.window}, {"stride", o.stride}, {"token_logprobs", o.token_logprobs},
       {"model", model_settings(o.model, lm.path)}, {"steer", files_fingerprint(o.steer.files)},
       {"steer_layer", o.steer.layers}, {"steer_alpha", o.steer.alphas}};
-  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "score");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume, "score");
 
   const auto t0 = std::chrono::steady_clock::now();
   data::JsonlWriter examples(o.out + "/examples.jsonl");
@@ -123,6 +126,7 @@ void run_score(const ScoreOptions& o) {
     return ex;
   };
   for (const auto& r : rows) {
+    if (!shard.owns(&r - rows.data(), rows.size())) continue;
     const std::string key = std::to_string(r.line);
     const nlohmann::json* prev = ck.find(key);
     if (!prev) ck.check_interrupt(rows.size());
@@ -138,6 +142,7 @@ void run_score(const ScoreOptions& o) {
   }
   ck.check_interrupt(rows.size());
   progress.done();
+  if (shard.finish(ck.dir(), rows.size())) return;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<double> sorted = row_ppl;
   std::sort(sorted.begin(), sorted.end());
@@ -184,6 +189,7 @@ Registrar reg{
       sub.add_option("--limit", o->limit, "Only the first N rows");
       sub.add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in --out/resume");
       add_steer_options(sub, o->steer);
+      add_shard_option(sub, o->shard);
       sub.footer(
           "summary.json: n_rows, n_scored_tokens, sum_logprob, mean_logprob, perplexity (over all\n"
           "scored tokens), mean_row_perplexity, median_row_perplexity, seconds.\n"

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "cli/steer_commands.h"
 #include "core/atomic_file.h"
@@ -38,6 +39,7 @@ struct EvalOptions {
   int64_t max_new_tokens = 256;
   int bootstrap = 2000;
   bool resume = false;
+  ShardOptions shard;
 };
 
 struct Item {
@@ -225,7 +227,8 @@ void run_eval(const EvalOptions& o) {
       {"command", "steer eval"}, {"vector", file_fingerprint(o.vector)}, {"data", file_fingerprint(o.data)},
       {"format", format}, {"layers", layers}, {"alphas", alphas}, {"calib", o.calib}, {"limit", o.limit},
       {"select_by", o.select_by}, {"max_new_tokens", o.max_new_tokens}, {"model", model_settings(o.model, lm.path)}};
-  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "steer eval");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume, "steer eval");
   const size_t n_scores_max = items.size() * (1 + layers.size() * alphas.size());
   auto score_checkpointed = [&](size_t i, int64_t layer, double alpha, Hooks* h, bool is_ref, std::string* text) {
     const std::string key = str(layer, "/", nlohmann::json(alpha).dump(), "/", i);
@@ -269,6 +272,7 @@ void run_eval(const EvalOptions& o) {
     const bool base = alpha == 0.0;
     if (!base) steer::add_steering(h, lm.model, cv, {layer}, alpha);
     for (size_t i : rows) {
+      if (!shard.owns(i, items.size())) continue;
       std::string text;
       a.scores.push_back(score_checkpointed(i, layer, alpha, base ? nullptr : &h, base && !ref[i].defined(), &text));
       a.ok_first.push_back(a.scores.back().first_token_correct);
@@ -295,6 +299,19 @@ void run_eval(const EvalOptions& o) {
       }
     }
   pcal.done();
+  if (shard.active()) {
+    // The selection below needs every calibration row, so a shard cannot know which (layer,
+    // alpha) the test split will use: it scores its test rows under every one (and the
+    // baseline), and the merge reads the selected ones.
+    Progress pshard("steer eval (test, every setting)", test.size() * (1 + layers.size() * alphas.size()));
+    run_config(test, -1, 0.0, pshard, nullptr);
+    for (int64_t l : layers)
+      for (double a : alphas) run_config(test, l, a, pshard, nullptr);
+    ck.check_interrupt(n_scores_max);
+    pshard.done();
+    shard.finish(ck.dir(), items.size());
+    return;
+  }
   // 2. Select on calibration accuracy; ties go to the smaller |alpha| (the baseline first).
   const bool by_first = o.select_by == "first_token";
   const Agg* best = nullptr;
@@ -417,6 +434,7 @@ void setup_steer_eval(CLI::App& steer) {
   sub->add_option("--limit", o->limit, "Only the first N rows");
   sub->add_option("--out,-o", o->out, "Output directory (summary.json, examples.jsonl, report.html)")->required();
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the scores finished in --out/resume");
+  add_shard_option(*sub, o->shard);
   sub->footer(
       "summary.json: rows [{layer, alpha, accuracy_first_token, accuracy_sequence, mean_kl,\n"
       "mean_entropy_bits, p_correct, p_incorrect, n}] on the calibration split; selected {layer, alpha};\n"

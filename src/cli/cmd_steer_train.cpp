@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "cli/steer_commands.h"
 #include "data/jsonl.h"
@@ -25,6 +26,7 @@ struct TrainOptions {
   int64_t batch = 8;
   int64_t limit = 0;
   bool resume = false;
+  ShardOptions shard;
 };
 
 struct PairText {
@@ -110,11 +112,13 @@ void run_train(const TrainOptions& o) {
   const nlohmann::json settings = {{"command", "steer train"}, {"data", file_fingerprint(o.data)},
                                    {"layers", layers}, {"position", o.position}, {"batch", o.batch},
                                    {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
-  Checkpoint ck(checkpoint_dir_for_out_file(o.out), settings, o.resume, "steer train");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_file(o.out)), shard.settings(settings), o.resume, "steer train");
   const size_t chunk = 4 * static_cast<size_t>(o.batch), n_chunks = (pairs.size() + chunk - 1) / chunk;
   Progress progress("steer train", 2 * pairs.size());
   std::vector<at::Tensor> hp_parts, hn_parts;
   for (size_t c = 0; c < n_chunks; ++c) {
+    if (!shard.owns(c, n_chunks)) continue;
     const size_t begin = c * chunk, end = std::min(pairs.size(), begin + chunk);
     const std::string key = std::to_string(c);
     if (!ck.find(key)) {
@@ -134,6 +138,7 @@ void run_train(const TrainOptions& o) {
   }
   ck.check_interrupt(n_chunks);
   progress.done();
+  if (shard.finish(ck.dir(), n_chunks)) return;
   const at::Tensor hp = at::cat(hp_parts, 0), hn = at::cat(hn_parts, 0);
   const double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const std::string& name : methods) {
@@ -205,6 +210,7 @@ void setup_steer_train(CLI::App& steer) {
   sub->add_option("--limit", o->limit, "Only the first N pairs");
   sub->add_option("--out,-o", o->out, "Output control vector (.gguf, llama.cpp layout)")->required();
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the batches read into OUT.resume/");
+  add_shard_option(*sub, o->shard);
   sub->footer(
       "Writes VEC.gguf (direction.L for each layer L) and VEC.summary.json: per layer norm,\n"
       "auroc_train, auroc_heldout, pair_acc_heldout, cos_rc; best_layer; seed and heldout_rows\n"

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
 #include "data/jsonl.h"
@@ -46,6 +47,7 @@ struct TraceOptions {
   std::vector<std::string> ablate;
   int64_t limit = 0;
   bool resume = false;
+  ShardOptions shard;
   SteerCliOptions steer;
 };
 
@@ -164,13 +166,15 @@ void run_trace(const TraceOptions& o) {
       {"field", o.field}, {"hooks", o.hooks}, {"positions", o.positions}, {"reduce", o.reduce}, {"chat", o.chat},
       {"ablate", o.ablate}, {"model", model_settings(o.model, lm.path)}, {"steer", files_fingerprint(o.steer.files)},
       {"steer_layer", o.steer.layers}, {"steer_alpha", o.steer.alphas}};
-  Checkpoint ck(checkpoint_dir_for_out_file(o.out), settings, o.resume, "trace");
+  Sharding shard(o.shard, o.out, o.prompt_given ? "" : o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_file(o.out)), shard.settings(settings), o.resume, "trace");
 
   at::NoGradGuard no_grad;
   Progress progress("trace", rows.size());
   std::vector<int64_t> all_ids, offsets{0}, row_of, pos_of;
   std::map<std::string, std::vector<at::Tensor>> calls;  // hook -> one capture per row, from the checkpoint
   for (size_t r = 0; r < rows.size(); ++r) {
+    if (!shard.owns(r, rows.size())) continue;
     const auto& ids_r = rows[r].ids;
     all_ids.insert(all_ids.end(), ids_r.begin(), ids_r.end());
     offsets.push_back(static_cast<int64_t>(all_ids.size()));
@@ -201,6 +205,7 @@ void run_trace(const TraceOptions& o) {
   }
   ck.check_interrupt(rows.size());
   progress.done();
+  if (shard.finish(ck.dir(), rows.size())) return;
 
   SafetensorsWriter w;
   const bool per_row = reduce == Reduce::Mean || pos.kind == Positions::Kind::Last;
@@ -264,6 +269,7 @@ Registrar reg{
       sub.add_option("--limit", o->limit, "Only the first N rows of --data");
       sub.add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in OUT.resume/");
       add_steer_options(sub, o->steer);
+      add_shard_option(sub, o->shard);
       sub.footer(
           "Output tensors (F32 activations, I64 indices):\n"
           "  input_ids [sum of row lengths], row_offsets [N+1]\n"

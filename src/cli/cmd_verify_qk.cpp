@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "cli/verify_qk_report.h"
 #include "core/atomic_file.h"
@@ -33,6 +34,7 @@ struct QkOptions {
   int64_t calib = 200, ensemble = 5, batch_size = 8, limit = 0;
   int bootstrap = 9999;
   bool resume = false;
+  ShardOptions shard;
 };
 
 void write_head_scores(const std::string& path, const qk::JudgeScores& js) {
@@ -123,7 +125,8 @@ void run_qk(const QkOptions& o) {
   const nlohmann::json settings = {
       {"command", "verify qk"}, {"data", file_fingerprint(o.data)}, {"format", o.format}, {"template", tmpl},
       {"rope", rope}, {"batch_size", o.batch_size}, {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
-  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), settings, o.resume, "verify qk");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume, "verify qk");
   std::vector<size_t> order(prompts.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -133,6 +136,7 @@ void run_qk(const QkOptions& o) {
   const auto t_scan = std::chrono::steady_clock::now();
   qk::ScanResult res;
   for (size_t b = 0; b < n_batches; ++b) {
+    if (!shard.owns(b, n_batches)) continue;
     const std::vector<size_t> rows(order.begin() + static_cast<std::ptrdiff_t>(b * B),
                                    order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), (b + 1) * B)));
     const std::string key = std::to_string(b);
@@ -170,6 +174,7 @@ void run_qk(const QkOptions& o) {
   }
   ck.check_interrupt(n_batches);
   progress.done();
+  if (shard.finish(ck.dir(), n_batches)) return;
   const double scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_scan).count();
   const at::Tensor seq = qk::sequence_logprobs(lm.model, prompts, res.first_token_lp, o.batch_size);
   const qk::JudgeScores js = qk::judge_scores(res, seq, prompts);
@@ -249,6 +254,7 @@ void add_qk(CLI::App& verify) {
   sub->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the 95% intervals")->capture_default_str();
   sub->add_option("--out,-o", o->out, "Output directory")->required();
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the batches finished in --out/resume");
+  add_shard_option(*sub, o->shard);
   sub->callback([o] { run_qk(*o); });
 }
 

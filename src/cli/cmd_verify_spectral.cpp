@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/checkpoint.h"
+#include "cli/shard.h"
 #include "cli/cmd_model_common.h"
 #include "cli/verify_spectral_report.h"
 #include "core/atomic_file.h"
@@ -39,6 +40,7 @@ struct VerifyOptions {
   double hfer_band = 0.1;
   int folds = 5;
   bool per_head = false, resume = false;
+  ShardOptions shard;
   std::string save_calibration, calibration, out;
   int64_t limit = 0;
   bool maths_dtype_given = false, laplacian_given = false, max_tokens_given = false, band_given = false, layers_given = false;
@@ -199,18 +201,20 @@ void run_verify(VerifyOptions o) {
                         {"laplacian", o.laplacian}, {"hfer_band", o.hfer_band}, {"max_tokens", o.max_tokens},
                         {"layers", layers}, {"per_head", o.per_head}, {"dtype", o.model.dtype},
                         {"maths_dtype", o.maths_dtype}};
-  Checkpoint ck(checkpoint_dir_for_out_dir(o.out), run_cfg, o.resume, "verify spectral");
+  Sharding shard(o.shard, o.out, o.data);
+  Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(run_cfg), o.resume, "verify spectral");
   std::map<std::string, json> done;
 
   // ---- the runs
   const tok::Tokenizer& tk = *lm.tokenizer;
   double fwd_s = 0, maths_s = 0;
   size_t todo = 0;
-  for (const Row& r : rows) todo += ck.find(r.id) == nullptr;
+  for (const Row& r : rows) todo += shard.owns(&r - rows.data(), rows.size()) && ck.find(r.id) == nullptr;
   const size_t n_resumed = rows.size() - todo;
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("verify spectral", todo);
   for (const Row& r : rows) {
+    if (!shard.owns(&r - rows.data(), rows.size())) continue;
     if (const json* prev = ck.find(r.id)) {
       done[r.id] = *prev;
       continue;
@@ -245,6 +249,7 @@ void run_verify(VerifyOptions o) {
   }
   ck.check_interrupt(rows.size());
   progress.done();
+  if (shard.finish(ck.dir(), rows.size())) return;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // ---- gather per-row features in input order
@@ -408,6 +413,7 @@ void add_spectral(CLI::App& verify) {
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the rows finished in --out/resume (same data, model and settings)");
   sub->add_option("--limit", o->limit, "Only the first N rows");
   sub->add_option("--out,-o", o->out, "Output directory")->required();
+  add_shard_option(*sub, o->shard);
   sub->footer(
       "summary.json: n, n_valid, n_invalid, n_truncated, per_layer_metric, selected, in_sample_best,\n"
       "nested_cv_accuracy {mean, std, pooled, folds, chosen_per_fold}, baselines {token_count,\n"
