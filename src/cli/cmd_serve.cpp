@@ -123,6 +123,7 @@ Registrar reg{
       sub.footer(
           "Routes: GET /health, GET /metrics (Prometheus text), GET /v1/models, POST /v1/completions,\n"
           "POST /v1/chat/completions (stream, max_tokens, temperature, top_p, seed, stop, logprobs).\n"
+          "--weights auto is native (quantised kernels) for serving, dequant with --spectral-calibration.\n"
           "One decode worker runs the requests in arrival order; others wait in the queue.\n"
           "SIGTERM or SIGINT: stop accepting, finish in-flight requests (--grace-seconds), exit 0.\n"
           "Examples:\n"

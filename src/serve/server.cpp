@@ -449,12 +449,15 @@ void Server::run_job(Job& job) {
                 {"created", job.created}, {"model", opts_.model_id}, {"choices", json::array({choice})}};
   };
   if (job.cancelled || hard_stop_) {
-    const json err = error_body(503, "the server stopped before this request started", "shutting_down");
+    // 499: nginx's "client closed request"; nobody reads it, /metrics does not count it.
+    const int status = job.cancelled ? 499 : 503;
+    const json err = job.cancelled ? error_body(status, "the client went away before this request started", "cancelled")
+                                   : error_body(status, "the server stopped before this request started", "shutting_down");
     if (r.stream) {
       job.push(sse(err));
       job.push("data: [DONE]\n\n");
     }
-    return job.finish(503, dump(err));
+    return job.finish(status, dump(err));
   }
 
   Hooks hooks(model_.config);

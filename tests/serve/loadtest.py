@@ -10,6 +10,7 @@ one finish_reason, `data: [DONE]` last). Prints one JSON summary; exit 1 when a 
   build/pyenv/bin/python tests/serve/loadtest.py --bin build/release/bin/reasonscope
 """
 import argparse
+import http.client
 import json
 import os
 import re
@@ -20,8 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-
-import httpx
+import urllib.parse
 
 
 def rss_kib(pid):
@@ -68,7 +68,13 @@ def main():
     prompts = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "Water boils at",
                "The three primary colours are"]
 
-    def one(client, i, c, measured):
+    host = urllib.parse.urlsplit(url)
+
+    def connect():
+        return http.client.HTTPConnection(host.hostname, host.port, timeout=300)
+
+    def one(conn, i, c, measured):
+        """One request on the client's keep-alive connection; returns the connection to use next."""
         stream = i % 2 == 1
         drop = stream and c % a.drop_every == 0 and i % 5 == 1
         body = {"prompt": prompts[(c + i) % len(prompts)], "max_tokens": a.max_tokens, "temperature": 0.7,
@@ -78,44 +84,53 @@ def main():
         t0 = time.time()
         tokens, bad, status = 0, None, 0
         try:
+            conn.request("POST", "/v1/completions", body=json.dumps(body).encode(),
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            status = r.status
             if not stream:
-                r = client.post(url + "/v1/completions", json=body)
-                status = r.status_code
+                j = json.loads(r.read())
                 if status == 200:
-                    j = r.json()
                     tokens = j["usage"]["completion_tokens"]
                     if not isinstance(j["choices"][0]["text"], str) or j["choices"][0]["finish_reason"] is None:
                         bad = "bad completion body"
+            elif status != 200:
+                r.read()
             else:
-                with client.stream("POST", url + "/v1/completions", json=body) as r:
-                    status = r.status_code
-                    if status == 200:
-                        events, finishes, usage = [], 0, None
-                        for line in r.iter_lines():
-                            if not line or line.startswith(":"):
-                                continue
-                            if not line.startswith("data: "):
-                                bad = f"not an SSE data line: {line[:80]!r}"
-                                break
-                            events.append(line[6:])
-                            if line == "data: [DONE]":
-                                continue
-                            j = json.loads(line[6:])
-                            if j.get("choices") and j["choices"][0].get("finish_reason"):
-                                finishes += 1
-                            if j.get("usage"):
-                                usage = j["usage"]
-                            if drop:
-                                break  # leave mid-stream: the connection closes here
-                        if drop:
-                            with lock:
-                                st["dropped"] += 1
-                        elif bad is None and (not events or events[-1] != "[DONE]" or finishes != 1 or not usage):
-                            bad = f"stream: last={events[-1] if events else None} finishes={finishes} usage={usage}"
-                        elif bad is None:
-                            tokens = usage["completion_tokens"]
+                events, finishes, usage = [], 0, None
+                while True:
+                    line = r.readline()
+                    if not line:
+                        break
+                    line = line.decode().rstrip("\r\n")
+                    if not line or line.startswith(":"):
+                        continue
+                    if not line.startswith("data: "):
+                        bad = f"not an SSE data line: {line[:80]!r}"
+                        break
+                    events.append(line[6:])
+                    if line == "data: [DONE]":
+                        continue
+                    j = json.loads(line[6:])
+                    if j.get("choices") and j["choices"][0].get("finish_reason"):
+                        finishes += 1
+                    if j.get("usage"):
+                        usage = j["usage"]
+                    if drop:
+                        break
+                if drop:  # leave mid-stream: close the connection, open a new one
+                    conn.close()
+                    conn = connect()
+                    with lock:
+                        st["dropped"] += 1
+                elif bad is None and (not events or events[-1] != "[DONE]" or finishes != 1 or not usage):
+                    bad = f"stream: last={events[-1] if events else None} finishes={finishes} usage={usage}"
+                elif bad is None:
+                    tokens = usage["completion_tokens"]
         except Exception as e:  # a reset or a JSON error is a malformed response
             bad = f"{type(e).__name__}: {e}"
+            conn.close()
+            conn = connect()
         dt = time.time() - t0
         with lock:
             st["done"] += 1
@@ -131,12 +146,14 @@ def main():
                 st["tokens"] += tokens
             if st["done"] == 100:
                 st["rss_100"] = rss_kib(proc.pid)
+        return conn
 
     def run_round(n_per_client, measured):
         def client_loop(c):
-            with httpx.Client(timeout=300) as client:
-                for i in range(n_per_client):
-                    one(client, i, c, measured)
+            conn = connect()
+            for i in range(n_per_client):
+                conn = one(conn, i, c, measured)
+            conn.close()
         ts = [threading.Thread(target=client_loop, args=(c,)) for c in range(a.clients)]
         t0 = time.time()
         for t in ts:
@@ -151,7 +168,10 @@ def main():
     if rest:
         run_round((rest + a.clients - 1) // a.clients, False)
     rss_end = rss_kib(proc.pid)
-    metrics = httpx.get(url + "/metrics").text
+    mc = connect()
+    mc.request("GET", "/metrics")
+    metrics = mc.getresponse().read().decode()
+    mc.close()
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(120)
 
