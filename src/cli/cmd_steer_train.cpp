@@ -87,10 +87,11 @@ std::string out_for(const std::string& out, const std::string& method) {
 
 void run_train(const TrainOptions& o) {
   const std::vector<std::string> methods = split_methods(o.method);
-  if (methods.size() > 1 && o.out.find("{method}") == std::string::npos)
+  const bool sharded = !o.shard.spec.empty();  // --out is then a shard folder; merge checks the file name
+  if (!sharded && methods.size() > 1 && o.out.find("{method}") == std::string::npos)
     fail("--out: with several methods put {method} in the path (e.g. vec-{method}.gguf), got '", o.out, "'");
   const steer::ReadPosition where = steer::parse_read_position(o.position);
-  if (o.out.size() < 6 || o.out.compare(o.out.size() - 5, 5, ".gguf") != 0)
+  if (!sharded && (o.out.size() < 6 || o.out.compare(o.out.size() - 5, 5, ".gguf") != 0))
     fail("--out: expected a path ending in .gguf, got '", o.out, "'");
   const std::vector<PairText> pairs =  // before the model loads
       classify(ExitCode::kBadInput, [&] { return read_pairs(o.data, o.limit); });
