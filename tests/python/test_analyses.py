@@ -64,8 +64,8 @@ def test_verify_spectral(cli, model_path, data, tmp_path):
 
 def test_verify_qk(cli, model_path, data, tmp_path):
     compare_dir_command(cli, model_path, tmp_path, ["verify", "qk"], reasonscope.verify_qk, data / "qk.jsonl",
-                        dict(calib=4, ensemble=3, batch_size=2, bootstrap=200),
-                        ["--calib", "4", "--ensemble", "3", "--batch-size", "2", "--bootstrap", "200"])
+                        dict(calib=4, ensemble=3, batch_size=2, bootstrap=50),
+                        ["--calib", "4", "--ensemble", "3", "--batch-size", "2", "--bootstrap", "50"])
 
 
 def test_steer_train_and_eval(cli, model_path, data, tmp_path):
@@ -77,9 +77,9 @@ def test_steer_train_and_eval(cli, model_path, data, tmp_path):
     assert normalise(summary) == normalise(ref) and ex == []
     assert (tmp_path / "v_py.gguf").read_bytes() == (tmp_path / "v_cli.gguf").read_bytes()
     compare_dir_command(cli, model_path, tmp_path, ["steer", "eval"], reasonscope.steer_eval, data / "b.jsonl",
-                        dict(vector=tmp_path / "v_cli.gguf", layers="9-10", alpha=[-2, 2], calib=4, bootstrap=200),
-                        ["--vector", tmp_path / "v_cli.gguf", "--layers", "9-10", "--alpha", "-2,2", "--calib", "4",
-                         "--bootstrap", "200"])
+                        dict(vector=tmp_path / "v_cli.gguf", layer=9, alpha=[2], calib=3, bootstrap=50, limit=6),
+                        ["--vector", tmp_path / "v_cli.gguf", "--layer", "9", "--alpha", "2", "--calib", "3",
+                         "--bootstrap", "50", "--limit", "6"])
 
 
 def test_generate_with_steer_matches_cli(model, cli, model_path, data, tmp_path):
@@ -94,14 +94,14 @@ def test_generate_with_steer_matches_cli(model, cli, model_path, data, tmp_path)
 
 def test_cluster_analyze(cli, model_path, data, tmp_path):
     compare_dir_command(cli, model_path, tmp_path, ["cluster", "analyze"], reasonscope.cluster_analyze,
-                        data / "instr.jsonl", dict(label_field="task", text_field="instruction", batch=2),
-                        ["--label-field", "task", "--text-field", "instruction", "--batch", "2"])
+                        data / "instr.jsonl", dict(label_field="task", text_field="instruction", batch=4, limit=12),
+                        ["--label-field", "task", "--text-field", "instruction", "--batch", "4", "--limit", "12"])
 
 
 def test_patch(cli, model_path, data, tmp_path):
     compare_dir_command(cli, model_path, tmp_path, ["patch"], reasonscope.patch, data / "twohop.jsonl",
-                        dict(category="all", limit=4, components="resid", positions="last"),
-                        ["--category", "all", "--limit", "4", "--components", "resid", "--positions", "last"])
+                        dict(category="all", limit=2, components="resid", positions="last"),
+                        ["--category", "all", "--limit", "2", "--components", "resid", "--positions", "last"])
 
 
 def test_lens(cli, model_path, tmp_path):
