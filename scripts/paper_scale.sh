@@ -6,7 +6,7 @@
 #
 #   scripts/paper_scale.sh MODEL [STEP...]
 #     MODEL: an installed model's name (`reasonscope models`): smollm2-135m, qwen2.5-coder-0.5b, ...
-#     STEP:  s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2-mcq s3 s4 s5
+#     STEP:  s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2q-mcq s2-mcq s3 s4 s5
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
@@ -142,6 +142,10 @@ s2q() {
   run s2q "$W/s2q_qk" verify qk --data "$DATA/pq_every4.jsonl" --calib 60 --resume --out "$W/s2q_qk"
   cp "$W/s2q_qk/heads.json" "$RES/s2q/heads.json"
 }
+s2q_mcq() {
+  [ -f "$DATA/pq_every4_mcq.jsonl" ] || awk 'NR % 4 == 1' "$DATA/prontoqa_mcq.jsonl" > "$DATA/pq_every4_mcq.jsonl"
+  run s2q-mcq "$W/s2q_qk_mcq" verify qk --format mcq --data "$DATA/pq_every4_mcq.jsonl" --calib 60 --resume --out "$W/s2q_qk_mcq"
+}
 s2_mcq() {
   run s2-mcq "$W/s2_qk_mcq" verify qk --format mcq --data "$DATA/prontoqa_mcq.jsonl" --resume --out "$W/s2_qk_mcq"
 }
@@ -246,11 +250,12 @@ for s in "${STEPS[@]}"; do
     s1-first) s1_first ;;
     s1-bf16-first) s1_bf16_first ;;
     s2q) s2q ;;
+    s2q-mcq) s2q_mcq ;;
     s2) s2 ;;
     s2-mcq) s2_mcq ;;
     s3) s3 ;;
     s4) s4 ;;
     s5) s5 ;;
-    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2-mcq s3 s4 s5)" >&2; exit 2 ;;
+    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2q-mcq s2-mcq s3 s4 s5)" >&2; exit 2 ;;
   esac
 done
