@@ -184,7 +184,7 @@ def test_hook_errors_propagate(model):
     with pytest.raises(KeyError, match="from the hook"):
         model.run_with_hooks(model.to_tokens("hi"), fwd_hooks=[("blocks.1.hook_resid_post", boom)])
     with pytest.raises(reasonscope.Error, match="different shape"):
-        model.run_with_hooks(model.to_tokens("hi"), fwd_hooks=[("blocks.1.hook_resid_post", lambda x, h: x[:, :1])])
+        model.run_with_hooks(model.to_tokens("hi"), fwd_hooks=[("blocks.1.hook_resid_post", lambda x, h: x[..., :10])])
     with pytest.raises(reasonscope.Error, match="expected a torch.Tensor"):
         model.run_with_hooks(model.to_tokens("hi"), fwd_hooks=[("blocks.1.hook_resid_post", lambda x, h: 3)])
     # the model still works afterwards
