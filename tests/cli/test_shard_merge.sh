@@ -44,7 +44,7 @@ q data make cot-pairs --from "$TMP/pq.jsonl" --seed 5 --out "$TMP/cot.jsonl"
 q data make prontoqa --n 6 --seed 11 --hops 1,3 --out "$TMP/qk.jsonl"
 q data make babi15 --n 7 --seed 3 --out "$TMP/b.jsonl"
 q data make pairs --from "$TMP/b.jsonl" --seed 3 --out "$TMP/pairs.jsonl"
-q data make twohop --n 40 --seed 3 --out "$TMP/twohop.jsonl"
+q data make twohop --n 17 --seed 3 --out "$TMP/twohop.jsonl"  # 2 items of 16 cases: shard 0/3 is empty
 q data make instructions --n 24 --seed 4 --tasks 3 --distributions 2 --out "$TMP/instr.jsonl"
 q steer train "${M[@]}" --data "$TMP/pairs.jsonl" --layers 9-10 --out "$TMP/v.gguf" || { bad "setup: steer train"; exit 1; }
 
@@ -63,7 +63,7 @@ out_steer_train=v.gguf
 run_steer_eval() { "$BIN" steer eval "${M[@]}" --vector "$TMP/v.gguf" --layers 9-10 --alpha -2,2 --data "$TMP/b.jsonl" \
   --calib 3 --bootstrap 100 --out "$@"; }
 out_steer_eval=o
-run_label() { "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --limit 40 --out "$@"; }
+run_label() { "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --out "$@"; }
 out_label=labelled.jsonl
 run_cluster() { "$BIN" cluster analyze "${M[@]}" --data "$TMP/instr.jsonl" --label-field task --text-field instruction \
   --layers 2,5 --batch 2 --out "$@"; }
