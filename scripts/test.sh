@@ -55,6 +55,7 @@ rm -rf "$FUZZ_LOGS"
 echo "== Release build and full suite =="
 # The Python tests (the package, the server's openai-client tests, Ray) run in this venv.
 REASONSCOPE_PYTHON=$(./scripts/pyenv.sh); export REASONSCOPE_PYTHON
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+# RS_BUILD_PYTHON=ON: the Python module and its tests are part of the suite, never quietly left out.
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON >/dev/null
 cmake --build build/release -j"$JOBS"
 ctest --test-dir build/release -j"$JOBS"
