@@ -1,6 +1,6 @@
 """reasonscope.ray (python/reasonscope/ray.py) on a local Ray cluster of 2 CPUs (issue 22).
 
-Small input (tests never read ../shared): `score` over 24 short texts in 2 shards gives the
+Small input written by the test itself: `score` over 24 short texts in 2 shards gives the
 unsharded run's outputs; a rerun skips both finished shards; a Ray worker killed (SIGKILL)
 while its shard runs is retried, the retry resumes, and the result is still the unsharded one.
 Needs the CLI binary ($REASONSCOPE_BIN or build/release/bin/reasonscope), the default model and

@@ -7,7 +7,7 @@ streams after the first event; then keeps going until --total requests to compar
 after 100 and after --total requests. Checks: no 5xx, every stream well formed (data: <json> events,
 one finish_reason, `data: [DONE]` last). Prints one JSON summary; exit 1 when a check fails.
 
-  build/pyenv/bin/python tests/serve/loadtest.py --bin build/release/bin/reasonscope
+  build/pyenv/bin/python bench/serve_loadtest.py --bin build/release/bin/reasonscope
 """
 import argparse
 import http.client
