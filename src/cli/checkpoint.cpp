@@ -1,6 +1,5 @@
 #include "cli/checkpoint.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/folder.h"
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "data/outputs.h"
@@ -26,17 +26,6 @@ namespace {
 bool exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0;
-}
-
-void remove_folder(const std::string& dir) {  // the checkpoint's own files only: it has no subfolders
-  if (DIR* d = ::opendir(dir.c_str())) {
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d))
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
-    ::closedir(d);
-    for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  }
-  ::rmdir(dir.c_str());
 }
 
 void write_all(int fd, const std::string& s, const std::string& path) {
@@ -159,7 +148,7 @@ Checkpoint::Checkpoint(std::string dir, json settings, bool resume, std::string 
     if (n_resumed_) log_info(str(command_, ": resuming from ", n_resumed_, " finished rows in ", dir_));
   } else {
     if (resume) log_info(str(command_, ": --resume: no checkpoint in ", dir_, "; starting from the first row"));
-    if (exists(dir_)) remove_folder(dir_);
+    if (exists(dir_)) remove_flat_folder(dir_);
     make_dirs(dir_);
     write_file_atomic(settings_path, settings.dump(2) + "\n");
   }
@@ -171,7 +160,7 @@ Checkpoint::~Checkpoint() {
   if (fd_ >= 0) ::close(fd_);
   // A run that stops before its first row (bad input, a row longer than the context) leaves
   // nothing to resume: no folder either.
-  if (!removed_ && rows_.empty()) remove_folder(dir_);
+  if (!removed_ && rows_.empty()) remove_flat_folder(dir_);
 }
 
 void Checkpoint::load() {
@@ -254,7 +243,7 @@ void Checkpoint::check_interrupt(size_t total) const {
 void Checkpoint::remove() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  remove_folder(dir_);
+  remove_flat_folder(dir_);
   removed_ = true;
 }
 

@@ -1,6 +1,5 @@
 #include "cli/shard.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/folder.h"
 #include "core/log.h"
 
 namespace rs::cli {
@@ -31,17 +31,6 @@ bool parse_nonneg(const std::string& s, int64_t& v) {
     v = v * 10 + (c - '0');
   }
   return true;
-}
-
-void remove_flat_folder(const std::string& dir) {  // a checkpoint folder: files only
-  if (DIR* d = ::opendir(dir.c_str())) {
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d))
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
-    ::closedir(d);
-    for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  }
-  ::rmdir(dir.c_str());
 }
 
 size_t count_lines(const std::string& s) {  // non-blank lines, as the JSONL readers count rows

@@ -1,0 +1,24 @@
+#include "core/folder.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+namespace rs {
+
+void remove_flat_folder(const std::string& dir) {
+  if (DIR* d = ::opendir(dir.c_str())) {
+    // Names first, unlinks after: POSIX leaves unspecified what readdir returns for entries
+    // removed while the folder is open.
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
+  }
+  ::rmdir(dir.c_str());
+}
+
+}  // namespace rs
