@@ -124,7 +124,9 @@ void run_qk(const QkOptions& o) {
   // over every prompt, and a resumed run gets the same bits.
   const nlohmann::json settings = {
       {"command", "verify qk"}, {"data", file_fingerprint(o.data)}, {"format", o.format}, {"template", tmpl},
-      {"rope", rope}, {"batch_size", o.batch_size}, {"limit", o.limit}, {"model", model_settings(o.model, lm.path)}};
+      {"rope", rope}, {"batch_size", o.batch_size}, {"limit", o.limit}, {"model", model_settings(o.model, lm.path)},
+      // rows before seq_lp joined them lack it: refused on --resume rather than read as torn
+      {"row_fields", {"first_token_lp", "seq_lp", "scores"}}};
   Sharding shard(o.shard, o.out, o.data);
   Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume, "verify qk");
   std::vector<size_t> order(prompts.size());
@@ -147,28 +149,38 @@ void run_qk(const QkOptions& o) {
       qk::ScanOptions sb = so;
       sb.on_batch = nullptr;
       const qk::ScanResult pr = qk::scan(lm.model, part, sb);
-      // first_token_lp is f64: kept as JSON numbers (exact); the f32 scores as a tensor.
-      const at::Tensor lp = pr.first_token_lp.to(at::kDouble).contiguous();
-      nlohmann::json lps = nlohmann::json::array();
-      for (int64_t i = 0; i < lp.size(0); ++i) {
-        nlohmann::json r = nlohmann::json::array();
-        for (int64_t j = 0; j < lp.size(1); ++j) r.push_back(lp[i][j].item<double>());
-        lps.push_back(std::move(r));
-      }
-      ck.add(key, {{"first_token_lp", lps}}, {{"scores", pr.scores}});
+      // The f64 log-probs as JSON numbers (exact, nan/inf as strings); the f32 scores as a tensor.
+      auto rows_json = [](const at::Tensor& t) {
+        const at::Tensor c = t.to(at::kDouble).contiguous();
+        nlohmann::json out = nlohmann::json::array();
+        for (int64_t i = 0; i < c.size(0); ++i) {
+          nlohmann::json r = nlohmann::json::array();
+          for (int64_t j = 0; j < c.size(1); ++j) r.push_back(double_to_json(c[i][j].item<double>()));
+          out.push_back(std::move(r));
+        }
+        return out;
+      };
+      ck.add(key, {{"first_token_lp", rows_json(pr.first_token_lp)}, {"seq_lp", rows_json(pr.seq_lp)}},
+             {{"scores", pr.scores}});
     }
     const at::Tensor sc = ck.tensors(key).at("scores");
-    const nlohmann::json& lps = ck.find(key)->at("first_token_lp");
+    const nlohmann::json& row = *ck.find(key);
+    const nlohmann::json& lps = row.at("first_token_lp");
+    const nlohmann::json& seqs = row.at("seq_lp");
     if (!res.scores.defined()) {
       auto shape = sc.sizes().vec();
       shape[0] = static_cast<int64_t>(prompts.size());
       res.scores = at::zeros(shape, at::kFloat);
       res.first_token_lp = at::zeros({static_cast<int64_t>(prompts.size()), static_cast<int64_t>(lps[0].size())}, at::kDouble);
+      res.seq_lp = at::zeros_like(res.first_token_lp);
     }
     for (size_t i = 0; i < rows.size(); ++i) {
-      res.scores[static_cast<int64_t>(rows[i])].copy_(sc[static_cast<int64_t>(i)]);
-      for (size_t j = 0; j < lps[i].size(); ++j)
-        res.first_token_lp[static_cast<int64_t>(rows[i])][static_cast<int64_t>(j)] = lps[i][j].get<double>();
+      const auto r = static_cast<int64_t>(rows[i]);
+      res.scores[r].copy_(sc[static_cast<int64_t>(i)]);
+      for (size_t j = 0; j < lps[i].size(); ++j) {
+        res.first_token_lp[r][static_cast<int64_t>(j)] = double_from_json(lps[i][j]);
+        res.seq_lp[r][static_cast<int64_t>(j)] = double_from_json(seqs[i][j]);
+      }
     }
     progress.tick(rows.size());
   }
@@ -176,8 +188,7 @@ void run_qk(const QkOptions& o) {
   progress.done();
   if (shard.finish(ck.dir(), n_batches)) return;
   const double scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_scan).count();
-  const at::Tensor seq = qk::sequence_logprobs(lm.model, prompts, res.first_token_lp, o.batch_size);
-  const qk::JudgeScores js = qk::judge_scores(res, seq, prompts);
+  const qk::JudgeScores js = qk::judge_scores(res, res.seq_lp, prompts);
 
   if (!apply) {
     std::vector<int64_t> ans;
@@ -204,6 +215,8 @@ void run_qk(const QkOptions& o) {
   summary["prompts_per_second"] = static_cast<double>(prompts.size()) / scan_seconds;
   summary["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  // The last point to stop with nothing written: every output below is committed whole.
+  ck.check_interrupt(n_batches);
   make_dirs(o.out);
   if (!apply) {
     nlohmann::json heads = qk::to_json(saved);

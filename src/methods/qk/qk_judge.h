@@ -25,7 +25,7 @@ struct JudgeScores {
   std::array<at::Tensor, 2> seq;    // [N, O] f64: log p(whole answer)
 };
 // From a scan of 2N prompts, prompts [0, N) in the given order and [N, 2N) reversed;
-// seq_lp [2N, O] from sequence_logprobs (undefined: no baselines).
+// seq_lp [2N, O], the scan's seq_lp (undefined: no baselines).
 JudgeScores judge_scores(const ScanResult& r, const at::Tensor& seq_lp, const std::vector<Prompt>& prompts);
 
 // Balanced accuracy over `rows`: the mean over answer classes of the within-class share of

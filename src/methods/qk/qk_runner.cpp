@@ -8,14 +8,14 @@
 #include "hooks/hooks.h"
 #include "methods/qk/qk_score.h"
 #include "model/layers.h"
-#include "model/score.h"
 
 namespace rs::qk {
 
 namespace {
 
+// cache: the batch's prompts, left-padded as forwarded (only when the logits were asked for)
 using BatchFn = std::function<void(const std::vector<size_t>& rows, const at::Tensor& q,
-                                   const at::Tensor& k, const at::Tensor& logits)>;
+                                   const at::Tensor& k, const at::Tensor& logits, const KVCache& cache)>;
 
 void check_prompts(const Model& m, const std::vector<Prompt>& prompts) {
   if (prompts.empty()) fail("qk scan: no prompts");
@@ -26,9 +26,12 @@ void check_prompts(const Model& m, const std::vector<Prompt>& prompts) {
       fail("qk scan: prompt ", i, " has ", p.key_pos.size(), " options, prompt 0 has ", O,
            "; one run needs one option count");
     if (p.ids.empty()) fail("qk scan: prompt ", i, " is empty");
-    if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.ids.size()) > m.config.n_ctx_train)
-      fail_as(ExitCode::kTooLong, "qk scan: prompt ", i, " has ", p.ids.size(), " tokens, more than the model's context of ",
-           m.config.n_ctx_train);
+    // the last answer token is predicted, never fed
+    size_t longest = 1;
+    for (const auto& a : p.answer_ids) longest = std::max(longest, a.size());
+    if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.ids.size() + longest - 1) > m.config.n_ctx_train)
+      fail_as(ExitCode::kTooLong, "qk scan: prompt ", i, " has ", p.ids.size(), " tokens and an answer of ", longest,
+              ", more than the model's context of ", m.config.n_ctx_train);
     for (int64_t k : p.key_pos)
       if (k < 0 || k >= static_cast<int64_t>(p.ids.size()) - 1)
         fail("qk scan: prompt ", i, ": option token at ", k, " is not before the last token (",
@@ -96,10 +99,12 @@ void run_batches(const Model& m, const std::vector<Prompt>& prompts, const ScanO
     ForwardOptions fo;
     fo.logits = LogitsMode::Last;
     fo.hooks = &h;
-    if (!o.logits) fo.stop_after_layer = static_cast<int64_t>(L) - 1;  // skip the unembedding
+    KVCache cache;
+    if (o.logits) fo.cache = &cache;
+    else fo.stop_after_layer = static_cast<int64_t>(L) - 1;  // skip the unembedding
     const at::Tensor out = forward(m, b.tokens, b.mask, fo);
     const at::Tensor logits = o.logits ? out.select(1, 0) : at::Tensor();
-    fn(rows, at::stack(qs, 1), at::stack(ks, 1), logits);
+    fn(rows, at::stack(qs, 1), at::stack(ks, 1), logits, cache);
     done += rows.size();
     if (o.on_batch) o.on_batch(done);
   }
@@ -116,6 +121,48 @@ at::Tensor first_token_logprobs(const at::Tensor& logits, const std::vector<Prom
   return at::log_softmax(logits.to(at::kFloat), -1).gather(1, idx).to(at::kCPU, at::kDouble);
 }
 
+// [B, O] f64 CPU: log p(answer tokens 2..n of slot j | prompt, the tokens before), 0 for a
+// one-token answer. Per slot, the rows with longer answers continue from a copy of their
+// prompts' cache: their tokens 1..n-1 are fed, left-padded, and only those columns are
+// unembedded. Scoring prompt + answer from scratch instead cost a second forward of every
+// prompt per option and the unembedding at every prompt position, several times the scan
+// itself (151,936 vocabulary rows on Qwen2.5).
+at::Tensor later_token_logprobs(const Model& m, const KVCache& cache, const std::vector<Prompt>& prompts,
+                                const std::vector<size_t>& rows, int64_t pad_id) {
+  const int64_t B = static_cast<int64_t>(rows.size());
+  const size_t O = prompts[rows[0]].answer_ids.size();
+  at::Tensor out = at::zeros({B, static_cast<int64_t>(O)}, at::kDouble);
+  for (size_t j = 0; j < O; ++j) {
+    std::vector<int64_t> sel;
+    std::vector<std::vector<int64_t>> fed;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::vector<int64_t>& a = prompts[rows[i]].answer_ids[j];
+      if (a.size() < 2) continue;
+      sel.push_back(static_cast<int64_t>(i));
+      fed.emplace_back(a.begin(), a.end() - 1);
+    }
+    if (sel.empty()) continue;
+    KVCache c = cache;  // select_rows makes new tensors: the batch's cache stays as it is
+    c.select_rows(at::tensor(sel, at::kLong));
+    // Left padding here sits between the prompt and the answer; the mask keeps it out of every
+    // attention and out of the position count, so each row computes what it computes alone.
+    const Batch b = make_batch(fed, pad_id, m.device());
+    ForwardOptions fo;
+    fo.logits = LogitsMode::All;
+    fo.cache = &c;
+    const at::Tensor lp = at::log_softmax(forward(m, b.tokens, b.mask, fo).to(at::kFloat), -1);  // [B', T, V]
+    const int64_t T = b.tokens.size(1);
+    for (size_t s = 0; s < sel.size(); ++s) {
+      const std::vector<int64_t>& a = prompts[rows[static_cast<size_t>(sel[s])]].answer_ids[j];
+      const int64_t n = static_cast<int64_t>(a.size()) - 1;  // columns T-n .. T-1 predict a[1..n]
+      const at::Tensor idx = at::tensor(std::vector<int64_t>(a.begin() + 1, a.end()), at::kLong).to(lp.device());
+      const at::Tensor picked = lp[static_cast<int64_t>(s)].narrow(0, T - n, n).gather(1, idx.view({-1, 1}));
+      out[sel[s]][static_cast<int64_t>(j)] = picked.to(at::kCPU, at::kDouble).sum().item<double>();
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ScanResult scan(const Model& m, const std::vector<Prompt>& prompts, const ScanOptions& o) {
@@ -124,12 +171,18 @@ ScanResult scan(const Model& m, const std::vector<Prompt>& prompts, const ScanOp
   const int64_t P = static_cast<int64_t>(prompts.size());
   const int64_t O = prompts.empty() ? 0 : static_cast<int64_t>(prompts[0].key_pos.size());
   r.scores = at::empty({P, c.n_layer, c.n_head, O}, at::kFloat);
-  if (o.logits) r.first_token_lp = at::empty({P, O}, at::kDouble);
+  if (o.logits) {
+    r.first_token_lp = at::empty({P, O}, at::kDouble);
+    r.seq_lp = at::empty({P, O}, at::kDouble);
+  }
   run_batches(m, prompts, o, [&](const std::vector<size_t>& rows, const at::Tensor& q, const at::Tensor& k,
-                                 const at::Tensor& logits) {
+                                 const at::Tensor& logits, const KVCache& cache) {
     const at::Tensor idx = at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong);
     r.scores.index_copy_(0, idx, qk_scores(q, k).to(at::kCPU));
-    if (o.logits) r.first_token_lp.index_copy_(0, idx, first_token_logprobs(logits, prompts, rows));
+    if (!o.logits) return;
+    const at::Tensor first = first_token_logprobs(logits, prompts, rows);
+    r.first_token_lp.index_copy_(0, idx, first);
+    r.seq_lp.index_copy_(0, idx, first + later_token_logprobs(m, cache, prompts, rows, o.pad_id));
   });
   return r;
 }
@@ -144,29 +197,11 @@ Captured capture_qk(const Model& m, const std::vector<Prompt>& prompts, const Sc
   ScanOptions so = o;
   so.logits = false;
   run_batches(m, prompts, so, [&](const std::vector<size_t>& rows, const at::Tensor& q, const at::Tensor& k,
-                                  const at::Tensor&) {
+                                  const at::Tensor&, const KVCache&) {
     const at::Tensor idx = at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong);
     out.q.index_copy_(0, idx, q.to(at::kCPU, at::kFloat));
     out.k.index_copy_(0, idx, k.to(at::kCPU, at::kFloat));
   });
-  return out;
-}
-
-at::Tensor sequence_logprobs(const Model& m, const std::vector<Prompt>& prompts,
-                             const at::Tensor& first_token_lp, int64_t batch_size) {
-  at::Tensor out = first_token_lp.to(at::kCPU, at::kDouble).clone();
-  std::vector<std::vector<int64_t>> prefixes, conts;
-  std::vector<std::pair<int64_t, int64_t>> where;  // (prompt, slot) of each long answer
-  for (size_t i = 0; i < prompts.size(); ++i)
-    for (size_t j = 0; j < prompts[i].answer_ids.size(); ++j)
-      if (prompts[i].answer_ids[j].size() > 1) {
-        prefixes.push_back(prompts[i].ids);
-        conts.push_back(prompts[i].answer_ids[j]);
-        where.push_back({static_cast<int64_t>(i), static_cast<int64_t>(j)});
-      }
-  if (where.empty()) return out;
-  const std::vector<ContinuationScore> s = score_continuations(m, prefixes, conts, batch_size);
-  for (size_t i = 0; i < where.size(); ++i) out[where[i].first][where[i].second] = s[i].sum_logprob;
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "methods/qk/qk_runner.h"
 #include "methods/qk/qk_score.h"
 #include "model/layers.h"
+#include "model/score.h"
 #include "model/tiny_model.h"
 #include "stats/rng.h"
 
@@ -115,9 +116,8 @@ TEST(QkModel, ScanFindsTheConstructedHead) {
   o.batch_size = 7;
   const ScanResult r = scan(m, d.prompts, o);
   ASSERT_EQ(r.scores.sizes(), (at::IntArrayRef{2 * N, 2, 4, 2}));
-  const at::Tensor seq = sequence_logprobs(m, d.prompts, r.first_token_lp, 8);
-  EXPECT_TRUE(at::equal(seq, r.first_token_lp));  // single-token answers: the same number
-  const JudgeScores js = judge_scores(r, seq, d.prompts);
+  EXPECT_TRUE(at::equal(r.seq_lp, r.first_token_lp));  // single-token answers: the same number
+  const JudgeScores js = judge_scores(r, r.seq_lp, d.prompts);
   std::vector<int64_t> ans;
   for (const Example& e : d.examples) ans.push_back(e.answer);
   const at::Tensor answer = at::tensor(ans, at::kLong);
@@ -179,6 +179,50 @@ TEST(QkModel, BatchingAndHooksChangeNothing) {
   fo.logits = LogitsMode::Last;
   const at::Tensor lp = at::log_softmax(forward(m, at::tensor(p.ids, at::kLong).view({1, -1}), {}, fo), -1);
   EXPECT_NEAR(lp[0][0][p.answer_ids[1][0]].item<double>(), a.first_token_lp[3][1].item<double>(), 1e-6);
+}
+
+// Multi-token answers (mcq options are sentences): the whole answer's log-prob from the scan's
+// cached continuation equals scoring prompt + answer from scratch, whatever the batch (rows
+// with answers of 1 to 4 tokens side by side, so the continuation is padded between the
+// cached prompt and the answer). The from-scratch scoring was the old second stage that sat
+// for tens of minutes on a 0.5B model; this pins that the cheap path computes the same thing.
+TEST(QkModel, SequenceLogprobsOfLongAnswersFromTheCache) {
+  const Model m = test::tiny_model(test::tiny_config("qwen2"), 4);
+  stats::SplitMix64 rng(21);
+  std::vector<Prompt> prompts;
+  for (int n = 0; n < 9; ++n) {
+    Prompt p;
+    p.shown = {0, 1, 2};
+    for (uint64_t t = 0, len = 4 + rng.below(9); t < len; ++t) p.ids.push_back(1 + static_cast<int64_t>(rng.below(60)));
+    for (int64_t slot = 0; slot < 3; ++slot) {
+      p.key_pos.push_back(slot);
+      std::vector<int64_t> a;
+      for (uint64_t t = 0, len = 1 + rng.below(4); t < len; ++t) a.push_back(1 + static_cast<int64_t>(rng.below(60)));
+      p.answer_ids.push_back(a);
+    }
+    prompts.push_back(p);
+  }
+  ScanOptions one, many;
+  one.batch_size = 1;
+  many.batch_size = 4;
+  many.pad_id = 5;
+  const ScanResult a = scan(m, prompts, one), b = scan(m, prompts, many);
+  int64_t longer = 0;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    for (size_t j = 0; j < 3; ++j) {
+      const auto& ans = prompts[i].answer_ids[j];
+      const double ref = score_continuation(m, prompts[i].ids, ans).sum_logprob;
+      const auto I = static_cast<int64_t>(i), J = static_cast<int64_t>(j);
+      EXPECT_NEAR(a.seq_lp[I][J].item<double>(), ref, 1e-4) << "prompt " << i << " slot " << j;
+      EXPECT_NEAR(b.seq_lp[I][J].item<double>(), ref, 1e-4) << "prompt " << i << " slot " << j;
+      if (ans.size() == 1) {
+        EXPECT_EQ(b.seq_lp[I][J].item<double>(), b.first_token_lp[I][J].item<double>());
+      } else {
+        EXPECT_LT(b.seq_lp[I][J].item<double>(), b.first_token_lp[I][J].item<double>());
+        ++longer;
+      }
+    }
+  EXPECT_GT(longer, 10);
 }
 
 // Pre- vs post-RoPE: rotating the pre-RoPE captures by RoPE at their own positions gives the
