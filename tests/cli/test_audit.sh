@@ -6,13 +6,8 @@
 # from which a rerun finishes. Needs no downloaded model.
 # Usage: bash test_audit.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_audit.sh /path/to/reasonscope}
+source "$(dirname "$0")/common.sh"
 export RS_MINIF2F_FIXTURE=$(cd "$(dirname "$0")/../data/fixtures/minif2f-lean" && pwd)/dev.jsonl
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 "$BIN" cluster train --tasks 3 --distributions 2 --layers 2 --d-model 16 --heads 2 --steps 1 --eval-every 1 \
   --eval-rows 8 --batch 8 --threads 1 --out "$TMP/model" 2>"$TMP/err" || { bad "tiny model: $(tail -2 "$TMP/err")"; exit 1; }

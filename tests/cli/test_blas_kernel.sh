@@ -5,12 +5,7 @@
 # host with an unknown CPU model gets), the check replaces it, unless the user set the variable.
 # Usage: bash test_blas_kernel.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_blas_kernel.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['blas'][sys.argv[2]])" "$1" "$2"; }
 unset OPENBLAS_CORETYPE RS_BLAS_SIMULATE_CORE
 

@@ -6,12 +6,7 @@
 # Needs no downloaded model: analyze runs on the model trained here.
 # Usage: bash test_cluster.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_cluster.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 
 if "$BIN" cluster train --tasks 3 --distributions 2 --layers 1 --d-model 16 --heads 2 --steps 6 \
      --eval-every 3 --eval-rows 30 --batch 16 --threads 1 --out "$TMP/model" 2>"$TMP/err" &&

@@ -4,15 +4,9 @@
 # missing file) exits non-zero with a message naming file:line and the field.
 # Usage: bash test_data_check.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_data_check.sh /path/to/reasonscope}
+source "$(dirname "$0")/common.sh"
 # Copies of the outside benchmark files (tests/data/fixtures/README.md names source and licence).
 FIXTURES=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 # expect_pass NAME FILE SCHEMA GREP...: exit 0 and stdout contains every GREP string.
 expect_pass() {

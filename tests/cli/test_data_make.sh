@@ -4,46 +4,41 @@
 # give one clear message, a non-zero exit and no output file (nor a temporary) left behind.
 # Usage: bash test_data_make.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_data_make.sh /path/to/reasonscope}
+source "$(dirname "$0")/common.sh"
 # A copy of an outside benchmark file (tests/data/fixtures/README.md names source and licence).
 FIXTURES=$(cd "$(dirname "$0")/../data/fixtures" && pwd)
-DIR=$(mktemp -d /tmp/rs_data_make_XXXXXX)
-trap 'rm -rf "$DIR"' EXIT
-fails=0
-ok()   { echo "ok   $*"; }
-bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
 
 # make KIND SCHEMA ROWS ARGS... : run, check exit 0, row count and schema.
 make_ok() {
   local kind=$1 schema=$2 rows=$3; shift 3
-  local out="$DIR/$kind-$RANDOM.jsonl"
-  if ! "$BIN" -q data make "$kind" "$@" --out "$out" 2>"$DIR/err"; then
-    bad "$kind $*: exit non-zero: $(cat "$DIR/err")"; return
+  local out="$TMP/$kind-$RANDOM.jsonl"
+  if ! "$BIN" -q data make "$kind" "$@" --out "$out" 2>"$TMP/err"; then
+    bad "$kind $*: exit non-zero: $(cat "$TMP/err")"; return
   fi
   local n; n=$(wc -l <"$out")
   [ "$n" -eq "$rows" ] && ok "$kind $*: $n rows" || bad "$kind $*: $n rows, expected $rows"
-  if "$BIN" -q data check "$out" --schema "$schema" >"$DIR/check" 2>&1; then
+  if "$BIN" -q data check "$out" --schema "$schema" >"$TMP/check" 2>&1; then
     ok "$kind: data check --schema $schema"
   else
-    bad "$kind: data check --schema $schema: $(cat "$DIR/check")"
+    bad "$kind: data check --schema $schema: $(cat "$TMP/check")"
   fi
   LAST=$out
 }
 
-# fail_clean EXPECTED_TEXT ARGS... : non-zero exit, message on stderr, nothing left in $DIR/f.
+# fail_clean EXPECTED_TEXT ARGS... : non-zero exit, message on stderr, nothing left in $TMP/fail.
 fail_clean() {
   local expect=$1; shift
-  local sub="$DIR/fail"; rm -rf "$sub"; mkdir -p "$sub"
-  if "$BIN" data make "$@" --out "$sub/out.jsonl" >"$DIR/out" 2>"$DIR/err"; then
+  local sub="$TMP/fail"; rm -rf "$sub"; mkdir -p "$sub"
+  if "$BIN" data make "$@" --out "$sub/out.jsonl" >"$TMP/out" 2>"$TMP/err"; then
     bad "data make $*: succeeded, expected failure"; return
   fi
-  if ! grep -qF -- "$expect" "$DIR/err"; then
-    bad "data make $*: message lacks '$expect': $(cat "$DIR/err")"; return
+  if ! grep -qF -- "$expect" "$TMP/err"; then
+    bad "data make $*: message lacks '$expect': $(cat "$TMP/err")"; return
   fi
   if [ -n "$(ls -A "$sub")" ]; then
     bad "data make $*: left files behind: $(ls -A "$sub")"; return
   fi
-  ok "data make $* -> $(head -c 160 "$DIR/err" | tr '\n' ' ')"
+  ok "data make $* -> $(head -c 160 "$TMP/err" | tr '\n' ' ')"
 }
 
 make_ok prontoqa prontoqa 60 --n 60 --seed 3 --hops 1-6;  PQ=$LAST
@@ -69,10 +64,10 @@ then ok "minif2f: 20 valid + 20 invalid proofs, each identical to the fixture"; 
 
 # Determinism: same seed -> same bytes; another seed -> different bytes.
 for kind in prontoqa twohop babi15 ioi instructions minif2f; do
-  "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/a.jsonl" &&
-  "$BIN" -q data make $kind --n 30 --seed 7 --out "$DIR/b.jsonl" &&
-  "$BIN" -q data make $kind --n 30 --seed 8 --out "$DIR/c.jsonl" || { bad "$kind determinism run"; continue; }
-  if cmp -s "$DIR/a.jsonl" "$DIR/b.jsonl" && ! cmp -s "$DIR/a.jsonl" "$DIR/c.jsonl"; then
+  "$BIN" -q data make $kind --n 30 --seed 7 --out "$TMP/a.jsonl" &&
+  "$BIN" -q data make $kind --n 30 --seed 7 --out "$TMP/b.jsonl" &&
+  "$BIN" -q data make $kind --n 30 --seed 8 --out "$TMP/c.jsonl" || { bad "$kind determinism run"; continue; }
+  if cmp -s "$TMP/a.jsonl" "$TMP/b.jsonl" && ! cmp -s "$TMP/a.jsonl" "$TMP/c.jsonl"; then
     ok "$kind: same seed same bytes, other seed differs"
   else
     bad "$kind: determinism"
@@ -91,12 +86,12 @@ fail_clean "--tasks 99 is impossible" instructions --n 5 --tasks 99
 fail_clean "--distractors expects on or off" prontoqa --n 5 --distractors sometimes
 fail_clean "--hops applies only to kind prontoqa" babi15 --n 5 --hops 2
 fail_clean "the built-in miniF2F dev split has 100 valid and 200 invalid" minif2f --n 300
-fail_clean "nope.jsonl" pairs --from "$DIR/nope.jsonl"
-printf '{"id": "x", "hops": 1,\n' >"$DIR/broken.jsonl"
-fail_clean "broken.jsonl:1" cot-pairs --from "$DIR/broken.jsonl"
-printf '{"id":"m1","prompt":"p","answer":"a"}\n' >"$DIR/mc.jsonl"
-fail_clean "mc.jsonl:1" pairs --from "$DIR/mc.jsonl"
-fail_clean "wrong_answers" pairs --from "$DIR/mc.jsonl"
+fail_clean "nope.jsonl" pairs --from "$TMP/nope.jsonl"
+printf '{"id": "x", "hops": 1,\n' >"$TMP/broken.jsonl"
+fail_clean "broken.jsonl:1" cot-pairs --from "$TMP/broken.jsonl"
+printf '{"id":"m1","prompt":"p","answer":"a"}\n' >"$TMP/mc.jsonl"
+fail_clean "mc.jsonl:1" pairs --from "$TMP/mc.jsonl"
+fail_clean "wrong_answers" pairs --from "$TMP/mc.jsonl"
 
 # Help names every kind.
 help=$("$BIN" data make --help 2>&1)

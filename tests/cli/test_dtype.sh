@@ -4,12 +4,7 @@
 # instead, never a libtorch backtrace. An unavailable device is refused the same way.
 # Usage: bash test_dtype.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_dtype.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 
 if "$BIN" generate -p "The capital of France is" -n 4 --dtype bf16 >"$TMP/out" 2>"$TMP/err" &&
    grep -q "Paris" "$TMP/out"; then ok "bf16 greedy answer contains Paris"

@@ -7,12 +7,7 @@
 # cache of scripts/setup.sh) and are reported as skipped (77) without it.
 # Usage: bash test_exit_status.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_exit_status.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 CACHE=${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}
 MODEL=${REASONSCOPE_MODEL:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}

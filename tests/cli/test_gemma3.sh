@@ -6,18 +6,12 @@
 # log-probs of the first golden prompt (tests/golden/gemma3/model.json) and prefers " Paris".
 # Usage: bash test_gemma3.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_gemma3.sh /path/to/reasonscope}
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$(dirname "$0")/common.sh"
 GEMMA=${REASONSCOPE_GEMMA3:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/gemma-3-270m-q4_k_m.gguf}
 if [[ ! -f $GEMMA ]]; then
   echo "skip: Gemma 3 file absent ($GEMMA); install it with scripts/setup.sh --with gemma3"
   exit 77  # ctest's SKIP_RETURN_CODE (tests/cli/CMakeLists.txt)
 fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 # info --hooks --json: 18 points per block x 18 blocks + embed, ln_final, logits

@@ -4,12 +4,7 @@
 # head / layer out of range, bad sampling options) gives one clear message and a non-zero exit.
 # Usage: bash test_generate.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_generate.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 
 run() { "$BIN" generate "$@" >"$TMP/out" 2>"$TMP/err"; }
 

@@ -4,12 +4,7 @@
 # its shape, and bad model files give one clear message and a non-zero exit.
 # Usage: bash test_info.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_info.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 
 # text form
 if "$BIN" info >"$TMP/out" 2>"$TMP/err"; then

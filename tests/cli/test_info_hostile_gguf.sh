@@ -6,12 +6,7 @@
 # at a peak resident size under 500 MB (one ~100-byte value per element asked for 10 GB).
 # Usage: bash test_info_hostile_gguf.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_info_hostile_gguf.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 [[ -x /usr/bin/time ]] || { echo "skip: /usr/bin/time (GNU time) is absent"; exit 77; }
 LIMIT_KB=$((500 * 1000))
 

@@ -17,14 +17,9 @@
 # Usage: bash test_interrupt.sh /path/to/reasonscope
 set -u
 set -m  # background jobs keep SIGINT (a non-interactive shell would start them with it ignored)
-BIN=${1:?usage: test_interrupt.sh /path/to/reasonscope}
+source "$(dirname "$0")/common.sh"
 TRIALS=${RS_INTERRUPT_TRIALS:-2}
 ONLY=${RS_INTERRUPT_ONLY:-}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 CACHE=${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}
 MODEL=${REASONSCOPE_MODEL:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -85,36 +80,9 @@ run_edit_eval() { $EXEC "$BIN" edit eval "${M[@]}" --edit "$TMP/edit.safetensors
 ck_edit_eval() { echo "$1/o/resume/rows.jsonl"; }
 COMMANDS=(score trace spectral qk steer_train steer_eval label cluster patch edit_eval)
 
-# same_tree REF DIR: the same files with the same bytes (summary JSON without wall-clock fields)
-same_tree() {
-  python3 - "$1" "$2" <<'PY'
-import json, os, sys
-ref, got = sys.argv[1], sys.argv[2]
-WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed",
-            "vector"}  # wall-clock fields; steer train's own output path (trials write elsewhere)
-def files(d):
-    out = set()
-    for root, _, names in os.walk(d):
-        for n in names:
-            out.add(os.path.relpath(os.path.join(root, n), d))
-    return out
-a, b = files(ref), files(got)
-if a != b:
-    sys.exit(f"files differ: only in reference {sorted(a - b)}, only in resumed {sorted(b - a)}")
-for f in sorted(a):
-    x, y = open(os.path.join(ref, f), "rb").read(), open(os.path.join(got, f), "rb").read()
-    if x == y:
-        continue
-    if f.endswith(".json"):
-        jx, jy = json.loads(x), json.loads(y)
-        if isinstance(jx, dict) and isinstance(jy, dict):
-            for k in WALL:
-                jx.pop(k, None); jy.pop(k, None)
-            if jx == jy and json.dumps(jx, sort_keys=True) == json.dumps(jy, sort_keys=True):
-                continue
-    sys.exit(f"{f}: differs from the uninterrupted run")
-PY
-}
+# resumed REF DIR: same_tree (common.sh) for a resumed run. summary.json's "vector" is steer
+# train's own output path, which differs because the trials write elsewhere.
+resumed() { same_tree "$1" "$2" "the uninterrupted run" "the resumed run" vector; }
 
 # whole_files DIR: no temporary file; every .jsonl ends with a newline and each line parses
 whole_files() {
@@ -140,9 +108,11 @@ PY
 # partial_ok REF DIR: after an interrupt, each output either absent or identical (the checkpoint
 # folder aside, which --resume reads)
 partial_ok() {
-  python3 - "$1" "$2" <<'PY'
+  # shellcheck disable=SC2086  # WALL_CLOCK_KEYS (common.sh) is a list of words
+  python3 - "$1" "$2" $WALL_CLOCK_KEYS vector <<'PY'
 import json, os, sys
 ref, got = sys.argv[1], sys.argv[2]
+WALL = set(sys.argv[3:])  # the keys resumed() leaves out
 for root, dirs, names in os.walk(got):
     dirs[:] = [d for d in dirs if not (d == "resume" or d.endswith(".resume"))]
     for n in names:
@@ -154,8 +124,6 @@ for root, dirs, names in os.walk(got):
             sys.exit(f"{p}: present after the interrupt and not in the finished output")
         x, y = open(r, "rb").read(), open(p, "rb").read()
         if x != y and n.endswith(".json"):  # a run that finished before the signal: wall-clock fields differ
-            WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed",
-            "vector"}  # wall-clock fields; steer train's own output path (trials write elsewhere)
             jx, jy = json.loads(x), json.loads(y)
             if isinstance(jx, dict) and isinstance(jy, dict):
                 for k in WALL:
@@ -189,7 +157,7 @@ for c in "${COMMANDS[@]}"; do
   t1=$(ms)
   if ! wait "$pid"; then bad "$c: uninterrupted run failed: $(tail -2 "$TMP/err")"; continue; fi
   dur=$(( $(ms) - t0 )) rest=$(( $(ms) - t1 ))
-  if ! same_tree "$ref" "$ref" || [ -n "$(find "$ref" -name resume -o -name '*.resume')" ]; then
+  if ! resumed "$ref" "$ref" || [ -n "$(find "$ref" -name resume -o -name '*.resume')" ]; then
     bad "$c: the uninterrupted run left its checkpoint"
   fi
   n_int=0 n_fin=0 n_ok=0
@@ -215,7 +183,7 @@ for c in "${COMMANDS[@]}"; do
     msg=$(whole_files "$d" 2>&1) || { bad "$c trial $t: $msg"; continue; }
     msg=$(partial_ok "$ref" "$d" 2>&1) || { bad "$c trial $t: $msg"; continue; }
     if ! "run_$c" "$d" --resume 2>"$TMP/err"; then bad "$c trial $t: --resume failed: $(tail -2 "$TMP/err")"; continue; fi
-    msg=$(same_tree "$ref" "$d" 2>&1) || { bad "$c trial $t: resumed: $msg"; continue; }
+    msg=$(resumed "$ref" "$d" 2>&1) || { bad "$c trial $t: resumed: $msg"; continue; }
     n_ok=$((n_ok + 1))
   done
   echo "$c: $TRIALS trials, $n_int interrupted mid-run, $n_fin finished first, $n_ok resumed identical (uninterrupted run ${dur} ms, ${rest} ms after its first item)"

@@ -7,12 +7,7 @@
 # model) gives one clear message, a non-zero exit and no output.
 # Usage: bash test_lens.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_lens.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 M=(--threads 2)
 

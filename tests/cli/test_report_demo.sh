@@ -3,13 +3,10 @@
 # type and a summary.json listing them; bad output paths fail cleanly and leave nothing behind.
 # Usage: bash test_report_demo.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_report_demo.sh /path/to/reasonscope}
-TMP=$(mktemp -d /tmp/rs_cli_report_XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
+source "$(dirname "$0")/common.sh"
 check() {  # check "description" command...
   local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
+  if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
 "$BIN" report demo --out "$TMP/out" --seed 5 2>"$TMP/err1"

@@ -5,14 +5,8 @@
 # line without the field gives one clear message, a non-zero exit and no output files.
 # Usage: bash test_score.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_score.sh /path/to/reasonscope}
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$(dirname "$0")/common.sh"
 GOLDEN=$SRC/tests/golden/reference
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 python3 - "$GOLDEN/perplexity_paragraph.txt" "$TMP/texts.jsonl" <<'PY'
 import json, sys

@@ -16,13 +16,8 @@
 # (skipped) without it. RS_SHARD_ONLY=score,trace limits the commands.
 # Usage: bash test_shard_merge.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_shard_merge.sh /path/to/reasonscope}
+source "$(dirname "$0")/common.sh"
 ONLY=${RS_SHARD_ONLY:-}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 CACHE=${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}
 MODEL=${REASONSCOPE_MODEL:-$CACHE/models/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -70,36 +65,6 @@ run_cluster() { "$BIN" cluster analyze "${M[@]}" --data "$TMP/instr.jsonl" --lab
 out_cluster=o
 COMMANDS=(score trace spectral qk steer_train steer_eval label cluster)
 
-# same_tree REF DIR: the same files with the same bytes (summary JSON without wall-clock fields)
-same_tree() {
-  python3 - "$1" "$2" <<'PY'
-import json, os, sys
-ref, got = sys.argv[1], sys.argv[2]
-WALL = {"seconds", "read_seconds", "scan_seconds", "prompts_per_second", "timing", "n_resumed"}
-def files(d):
-    out = set()
-    for root, _, names in os.walk(d):
-        for n in names:
-            out.add(os.path.relpath(os.path.join(root, n), d))
-    return out
-a, b = files(ref), files(got)
-if a != b:
-    sys.exit(f"files differ: only in the unsharded run {sorted(a - b)}, only in the merge {sorted(b - a)}")
-for f in sorted(a):
-    x, y = open(os.path.join(ref, f), "rb").read(), open(os.path.join(got, f), "rb").read()
-    if x == y:
-        continue
-    if f.endswith(".json"):
-        jx, jy = json.loads(x), json.loads(y)
-        if isinstance(jx, dict) and isinstance(jy, dict):
-            for k in WALL:
-                jx.pop(k, None); jy.pop(k, None)
-            if json.dumps(jx, sort_keys=True) == json.dumps(jy, sort_keys=True):
-                continue
-    sys.exit(f"{f}: differs from the unsharded run")
-PY
-}
-
 for c in "${COMMANDS[@]}"; do
   if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$c,"* ]]; then continue; fi
   out_var=out_$c
@@ -122,7 +87,7 @@ for c in "${COMMANDS[@]}"; do
   fi
   if [ -n "$(find "$run" -name resume -o -name '*.resume' -o -name '*.tmp.*')" ]; then
     bad "$c: merge left a checkpoint or temporary file: $(find "$run" | tr '\n' ' ')"
-  elif msg=$(same_tree "$full" "$run" 2>&1); then
+  elif msg=$(same_tree "$full" "$run" "the unsharded run" "the merge" 2>&1); then
     ok "$c: 3 shards + merge = the unsharded run ($(cd "$full" && find . -type f | wc -l) files)"
   else
     bad "$c: $msg"

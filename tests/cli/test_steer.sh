@@ -6,16 +6,10 @@
 # side) gives one clear message, a non-zero exit and no output.
 # Usage: bash test_steer.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_steer.sh /path/to/reasonscope}
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$(dirname "$0")/common.sh"
 DATA=$SRC/tests/methods/steer/data
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 export OMP_NUM_THREADS=1
 T="--threads 1"
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 "$BIN" data make babi15 --n 24 --seed 3 --out "$TMP/b.jsonl" 2>/dev/null
 "$BIN" data make pairs --from "$TMP/b.jsonl" --seed 3 --out "$TMP/p.jsonl" 2>/dev/null

@@ -9,16 +9,10 @@
 #     llama.cpp given the vectors at the blocks the tool measured them at.
 # Usage: bash test_steer_cvgen.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_steer_cvgen.sh /path/to/reasonscope}
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$(dirname "$0")/common.sh"
 DATA=$SRC/tests/methods/steer/data
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 export OMP_NUM_THREADS=1
 T="--threads 1"
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 
 MODEL=${REASONSCOPE_MODEL:-${REASONSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reasonscope}/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 # 77: ctest's SKIP_RETURN_CODE (tests/cli/CMakeLists.txt)

@@ -6,14 +6,8 @@
 # prompt) gives one clear message, a non-zero exit and no output file.
 # Usage: bash test_trace.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_trace.sh /path/to/reasonscope}
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$(dirname "$0")/common.sh"
 GOLDEN=$SRC/tests/golden/reference
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 run() { "$BIN" trace "$@" >"$TMP/out" 2>"$TMP/err"; }
 
 # Header of a safetensors file with the standard library only: {name: (dtype, shape)}.

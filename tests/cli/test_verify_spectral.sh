@@ -7,12 +7,7 @@
 # --max-tokens are truncated and counted.
 # Usage: bash test_verify_spectral.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_verify_spectral.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 export OMP_NUM_THREADS=1
 RUN=("$BIN" verify spectral --threads 1 --layers 0-3 --folds 3)
 

@@ -4,12 +4,7 @@
 # weights, and a pattern hook there says it needs --weights dequant; bad values are refused.
 # Usage: bash test_weights.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_weights.sh /path/to/reasonscope}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
 
 for w in auto native dequant; do
   if "$BIN" generate --weights $w --threads 1 -p "The capital of France is" -n 6 >"$TMP/$w" 2>"$TMP/err"; then
