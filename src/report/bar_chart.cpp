@@ -118,10 +118,7 @@ Rendered BarChart::render() const {
   s += "<line class=\"zero\"" + attr("x1", f.left) + attr("y1", y0) + attr("x2", f.right) +
        attr("y2", y0) + " stroke=\"#555\"/>";
   s += detail::draw_ref_lines(f, ya, ref_lines);
-  if (!any) s += detail::draw_no_data(f);
-  s += detail::draw_legend(f, legend);
-  s += detail::draw_notes(f, out.notes);
-  s += detail::end_svg();
+  s += detail::end_svg(f, !any, legend, out.notes);
   return out;
 }
 

@@ -31,6 +31,15 @@ std::string text(double x, double y, std::string_view content, std::string_view 
          escape_xml(content) + "</text>";
 }
 
+// The y axis's title, read upwards, at the left edge that layout() keeps for it.
+std::string y_axis_title(const Frame& f, std::string_view label) {
+  if (label.empty()) return "";
+  const double cy = (f.top + f.bottom) / 2;
+  return "<text class=\"axis-label\"" + attr("x", 16.0) + attr("y", cy) +
+         attr("transform", "rotate(-90 16 " + fmt_px(cy) + ")") +
+         " text-anchor=\"middle\" dy=\"0.32em\" font-size=\"12\">" + escape_xml(label) + "</text>";
+}
+
 // Show every k-th label so neighbours do not overlap.
 size_t label_stride(double band_px, double need_px) {
   if (band_px <= 0) return 1;
@@ -85,7 +94,11 @@ std::string begin_svg(const Chart& c, const Frame& f) {
   return s;
 }
 
-std::string end_svg() { return "</svg>"; }
+std::string end_svg(const Frame& f, bool no_data, const std::vector<LegendItem>& legend,
+                    const std::vector<std::string>& notes, bool legend_inside) {
+  return (no_data ? draw_no_data(f) : "") + draw_legend(f, legend, legend_inside) + draw_notes(f, notes) +
+         "</svg>";
+}
 
 std::string draw_x_axis(const Frame& f, const Axis& x, std::string_view label) {
   std::string s = "<g class=\"axis x-axis\">";
@@ -117,13 +130,7 @@ std::string draw_y_axis(const Frame& f, const Axis& y, std::string_view label) {
     s += "</g>";
   }
   s += line(f.left, f.top, f.left, f.bottom, " class=\"domain\" stroke=\"#555\"");
-  if (!label.empty()) {
-    double cy = (f.top + f.bottom) / 2;
-    s += "<text class=\"axis-label\"" + attr("x", 16.0) + attr("y", cy) +
-         attr("transform", "rotate(-90 16 " + fmt_px(cy) + ")") +
-         " text-anchor=\"middle\" dy=\"0.32em\" font-size=\"12\">" + escape_xml(label) +
-         "</text>";
-  }
+  s += y_axis_title(f, label);
   return s + "</g>";
 }
 
@@ -189,13 +196,7 @@ std::string draw_y_categories(const Frame& f, const std::vector<std::string>& la
               " class=\"tick-label\" text-anchor=\"end\" dy=\"0.32em\" font-size=\"11\"");
     s += "</g>";
   }
-  if (!label.empty()) {
-    double cy = (f.top + f.bottom) / 2;
-    s += "<text class=\"axis-label\"" + attr("x", 16.0) + attr("y", cy) +
-         attr("transform", "rotate(-90 16 " + fmt_px(cy) + ")") +
-         " text-anchor=\"middle\" dy=\"0.32em\" font-size=\"12\">" + escape_xml(label) +
-         "</text>";
-  }
+  s += y_axis_title(f, label);
   return s + "</g>";
 }
 

@@ -37,7 +37,10 @@ Frame layout(const Chart& c, const FrameSpec& spec, const std::vector<LegendItem
 
 // <svg> root (f.width x f.height), accessible title, background, visible title.
 std::string begin_svg(const Chart& c, const Frame& f);
-std::string end_svg();
+// What every chart draws last, over its marks: "no data" when it has no marks, the legend, the
+// notes, and </svg>.
+std::string end_svg(const Frame& f, bool no_data, const std::vector<LegendItem>& legend,
+                    const std::vector<std::string>& notes, bool legend_inside = false);
 std::string draw_x_axis(const Frame& f, const Axis& x, std::string_view label);
 std::string draw_y_axis(const Frame& f, const Axis& y, std::string_view label);
 // Category axes: labels centred at the given pixel positions; every k-th shown if crowded.

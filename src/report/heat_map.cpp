@@ -175,8 +175,7 @@ Rendered HeatMap::render() const {
          " text-anchor=\"middle\" font-size=\"12\">" + escape_xml(value_label) + "</text>";
   }
   s += "</g>";
-  s += detail::draw_notes(f, out.notes);
-  s += detail::end_svg();
+  s += detail::end_svg(f, /*no_data=*/false, {}, out.notes);  // its "no data" went in before the colour scale
   return out;
 }
 

@@ -107,10 +107,7 @@ Rendered Histogram::render() const {
     }
     s += "</g>";
   }
-  if (pooled == 0) s += detail::draw_no_data(f);
-  s += detail::draw_legend(f, legend);
-  s += detail::draw_notes(f, out.notes);
-  s += detail::end_svg();
+  s += detail::end_svg(f, pooled == 0, legend, out.notes);
   return out;
 }
 

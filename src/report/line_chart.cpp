@@ -157,10 +157,7 @@ Rendered LineChart::render() const {
     }
     s += "</g>";
   }
-  if (!any) s += detail::draw_no_data(f);
-  s += detail::draw_legend(f, legend);
-  s += detail::draw_notes(f, out.notes);
-  s += detail::end_svg();
+  s += detail::end_svg(f, !any, legend, out.notes);
   return out;
 }
 

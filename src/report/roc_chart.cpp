@@ -140,10 +140,7 @@ Rendered RocChart::render() const {
     }
     s += "</g>";
   }
-  if (!any) s += detail::draw_no_data(f);
-  s += detail::draw_legend(f, legend, /*inside=*/true);
-  s += detail::draw_notes(f, out.notes);
-  s += detail::end_svg();
+  s += detail::end_svg(f, !any, legend, out.notes, /*legend_inside=*/true);
   return out;
 }
 
