@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -20,14 +20,6 @@ namespace {
 bool is_directory(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
 }
 
 }  // namespace
@@ -45,7 +37,7 @@ Model load_hf_dir(const std::string& dir, const LoadOptions& opts) {
   }
   const std::string cfg_path = dir + "/config.json";
   Model m;
-  m.config = config_from_hf_json(read_text(cfg_path), cfg_path);
+  m.config = config_from_hf_json(read_file(cfg_path), cfg_path);
   m.config.source = dir;
   const ModelConfig& c = m.config;
   auto st = SafetensorsModel::open(dir);

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -19,14 +19,6 @@ namespace rs::tok {
 
 namespace {
 using nlohmann::json;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 json parse_json(const std::string& text, const std::string& path) {
   try {
@@ -105,13 +97,13 @@ std::string token_content(const json& v) {  // "bos_token": "<s>" or {"content":
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
-  const std::string tokenizer_json = read_text(dir + "/tokenizer.json");
+  const std::string tokenizer_json = read_file(dir + "/tokenizer.json");
   // tokenizer_config.json is optional; newer transformers versions save the template as
   // chat_template.jinja beside it.
   std::optional<std::string> config_json;
-  if (std::ifstream(dir + "/tokenizer_config.json")) config_json = read_text(dir + "/tokenizer_config.json");
+  if (std::ifstream(dir + "/tokenizer_config.json")) config_json = read_file(dir + "/tokenizer_config.json");
   std::string chat_jinja;
-  if (std::ifstream(dir + "/chat_template.jinja")) chat_jinja = read_text(dir + "/chat_template.jinja");
+  if (std::ifstream(dir + "/chat_template.jinja")) chat_jinja = read_file(dir + "/chat_template.jinja");
   return from_hf_texts(tokenizer_json, config_json, chat_jinja, dir);
 }
 
