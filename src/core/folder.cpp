@@ -1,6 +1,7 @@
 #include "core/folder.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -19,6 +20,11 @@ void remove_flat_folder(const std::string& dir) {
     for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
   }
   ::rmdir(dir.c_str());
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace rs

@@ -1,8 +1,6 @@
 // Hugging Face directory (config.json + *.safetensors) -> Model. The weights are already in the
 // canonical layout; each is converted straight into its final f32 buffer (q/k/v and gate/up into
 // the fused buffers), tensors in parallel.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -11,18 +9,11 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/folder.h"
 #include "io/safetensors.h"
 #include "model/model.h"
 
 namespace rs {
-namespace {
-
-bool is_directory(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-}  // namespace
 
 Model load_hf_dir(const std::string& dir, const LoadOptions& opts) {
   if (!is_directory(dir)) {
