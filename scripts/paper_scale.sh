@@ -31,7 +31,6 @@ W=$RUNS/$MODEL        # this model's outputs
 DATA=$RUNS/data       # generated and derived data, shared by all models (same seeds, same bytes)
 RES=$ROOT/results/$MODEL
 mkdir -p "$W" "$DATA" "$RES"
-# --model takes a path before a name: run where no folder is named like a model.
 cd "$ROOT"
 
 rs() { "$BIN" "$@"; }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/folder.h"
 
 namespace rs {
 
@@ -46,8 +47,12 @@ std::string resolve_model(const std::string& name_or_path) {
       fail_as(ExitCode::kModel, p, ": default model not found; run scripts/setup.sh (or pass --model)");
     return p;
   }
-  if (readable(name_or_path)) return name_or_path;
-  if (const KnownModel* m = find_known_model(name_or_path)) {
+  const KnownModel* known = find_known_model(name_or_path);
+  // A known name wins over a same-named folder that is not a model (no config.json): a run
+  // started where such a folder exists (an output folder named after its model) means the name.
+  if (readable(name_or_path) && !(known && is_directory(name_or_path) && !readable(name_or_path + "/config.json")))
+    return name_or_path;
+  if (const KnownModel* m = known) {
     const std::string p = known_model_path(*m);
     if (!readable(p))
       fail_as(ExitCode::kModel, "model ", m->name, " is not installed (no file ", p, "); install it with ",

@@ -3,10 +3,11 @@
 # MODELS table (name, file, bytes, sha256); with an empty REASONSCOPE_CACHE every model is listed as
 # absent with its setup.sh command, and `--model NAME` of a known but absent model names that
 # command (exit 4); an unknown name that is not a readable path lists the known names (exit 4); a
-# name whose file is there resolves to it (`tokenize --model NAME`, a link to the default model).
+# name whose file is there resolves to it (`tokenize --model NAME`, a link to the default model),
+# also beside a same-named folder that is not a model.
 # Usage: bash test_models.sh /path/to/reasonscope
 set -u
-BIN=${1:?usage: test_models.sh /path/to/reasonscope}
+BIN=$(readlink -f "${1:?usage: test_models.sh /path/to/reasonscope}")  # absolute: one case runs elsewhere
 SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -74,6 +75,12 @@ PY
      python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['models'][0]; assert m['installed'] and m['state']=='installed', m" "$TMP/m2.json"
   then ok "--model smollm2-135m resolves to the installed file; models says installed"
   else bad "name resolution: $(cat "$TMP/err")"; fi
+  # a folder named like the model in the working directory, not a model (no config.json): the name wins
+  mkdir -p "$TMP/cwd/smollm2-135m"
+  if (cd "$TMP/cwd" && "$BIN" tokenize --model smollm2-135m --json --text "Hello world" >"$TMP/tok3.json" 2>"$TMP/err") &&
+     python3 -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['model']==sys.argv[2], a" "$TMP/tok3.json" "$TMP/cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  then ok "--model NAME beside a same-named non-model folder resolves to the installed file"
+  else bad "name beside a same-named folder: $(cat "$TMP/err")"; fi
   # a file of the wrong size under a known name is reported, not called installed
   ln -s "$SRC/tests/golden/dequant/dequant_golden.gguf" "$TMP/cache/models/gemma-3-270m-q4_k_m.gguf"
   if "$BIN" models --json >"$TMP/m3.json" &&
