@@ -6,7 +6,7 @@
 #
 #   scripts/paper_scale.sh MODEL [STEP...]
 #     MODEL: an installed model's name (`reasonscope models`): smollm2-135m, qwen2.5-coder-0.5b, ...
-#     STEP:  s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2q-mcq s2-mcq s3 s4 s5
+#     STEP:  s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
@@ -105,6 +105,11 @@ s1_cot() {
   run s1-cot "$W/s1_cot_frozen" verify spectral --data "$DATA/cot_pairs.jsonl" \
     --calibration "$W/s1_cal.json" --resume --out "$W/s1_cot_frozen"
 }
+# The bf16 detector (s1-bf16) frozen and applied in bf16: the 1.5B model's S1 row runs in bf16.
+s1_cot_bf16() {
+  run s1-cot-bf16 "$W/s1_cot_frozen_bf16" verify spectral --data "$DATA/cot_pairs.jsonl" --dtype bf16 \
+    --calibration "$W/s1_cal_bf16.json" --resume --out "$W/s1_cot_frozen_bf16"
+}
 # Point 3: the same as s1 with bf16 weights and compute.
 s1_bf16() {
   run s1-bf16 "$W/s1_minif2f_bf16" verify spectral --data "$BENCH/minif2f-lean/dev.jsonl" --dtype bf16 \
@@ -140,6 +145,10 @@ s2() {
 s2q() {
   run s2q "$W/s2q_qk" verify qk --data "$DATA/pq_every4.jsonl" --calib 60 --resume --out "$W/s2q_qk"
   cp "$W/s2q_qk/heads.json" "$RES/s2q/heads.json"
+}
+s2q_bf16() {
+  run s2q-bf16 "$W/s2q_qk_bf16" verify qk --data "$DATA/pq_every4.jsonl" --calib 60 --dtype bf16 --resume --out "$W/s2q_qk_bf16"
+  cp "$W/s2q_qk_bf16/heads.json" "$RES/s2q-bf16/heads.json"
 }
 s2q_mcq() {
   [ -f "$DATA/pq_every4_mcq.jsonl" ] || awk 'NR % 4 == 1' "$DATA/prontoqa_mcq.jsonl" > "$DATA/pq_every4_mcq.jsonl"
@@ -246,15 +255,17 @@ for s in "${STEPS[@]}"; do
     s1) s1 ;;
     s1-cot) s1_cot ;;
     s1-bf16) s1_bf16 ;;
+    s1-cot-bf16) s1_cot_bf16 ;;
     s1-first) s1_first ;;
     s1-bf16-first) s1_bf16_first ;;
     s2q) s2q ;;
+    s2q-bf16) s2q_bf16 ;;
     s2q-mcq) s2q_mcq ;;
     s2) s2 ;;
     s2-mcq) s2_mcq ;;
     s3) s3 ;;
     s4) s4 ;;
     s5) s5 ;;
-    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-first s1-bf16-first s2 s2q s2q-mcq s2-mcq s3 s4 s5)" >&2; exit 2 ;;
+    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5)" >&2; exit 2 ;;
   esac
 done
