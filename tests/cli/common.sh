@@ -7,7 +7,8 @@
 #   TMP    a new folder, removed when the script exits
 #   fails  the number of failed checks; `ok MSG` and `bad MSG` print a check's result, and bad
 #          counts it
-# and same_tree (below). Each script still prints its own closing line and sets its exit status.
+# and same_tree and write_texts (below). Each script still prints its own closing line and sets
+# its exit status.
 
 BIN=${1:?usage: $(basename "$0") /path/to/reasonscope}
 SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -53,5 +54,18 @@ for f in sorted(a):
             if json.dumps(jx, sort_keys=True) == json.dumps(jy, sort_keys=True):
                 continue
     sys.exit(f"{f}: differs from {ref_name}")
+PY
+}
+
+# write_texts FILE: 8 short texts, {"id": "t0", "text": "..."} rows of 6 to 26 words: a small
+# input for the dataset commands, so that a run takes seconds.
+write_texts() {
+  python3 - "$1" <<'PY'
+import json, sys
+words = "the cat sat on a mat while seven dogs ran past quickly under grey skies".split()
+with open(sys.argv[1], "w") as f:
+    for i in range(8):
+        n = 6 + (i * 5) % 23
+        f.write(json.dumps({"id": f"t{i}", "text": " ".join(words[(i + j) % len(words)] for j in range(n))}) + "\n")
 PY
 }

@@ -29,14 +29,7 @@ q() { "$BIN" "$@" >/dev/null 2>&1; }
 EXEC=  # "exec" for a background run: its pid is then the command's own
 
 # ---- inputs (small, so a run takes seconds)
-python3 - "$TMP/texts.jsonl" <<'PY'
-import json, sys
-words = "the cat sat on a mat while seven dogs ran past quickly under grey skies".split()
-with open(sys.argv[1], "w") as f:
-    for i in range(8):
-        n = 6 + (i * 5) % 23
-        f.write(json.dumps({"id": f"t{i}", "text": " ".join(words[(i + j) % len(words)] for j in range(n))}) + "\n")
-PY
+write_texts "$TMP/texts.jsonl"
 q data make prontoqa --n 6 --seed 5 --hops 1-3 --out "$TMP/pq.jsonl"
 q data make cot-pairs --from "$TMP/pq.jsonl" --seed 5 --out "$TMP/cot.jsonl"
 q data make prontoqa --n 10 --seed 11 --hops 1,3 --out "$TMP/qk.jsonl"
