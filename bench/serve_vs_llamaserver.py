@@ -14,6 +14,9 @@ llama-server: built from the llama.cpp vendored in the llama-cpp-python 0.3.36 s
 with -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF.
 It keeps a prompt cache per slot; cache_prompt false (a llama-server field; reasonscope ignores
 unknown fields) keeps the 8-stream round from reusing the 1-stream round's prefill.
+--no-repack: on this machine's Xeon (AMX listed in cpuinfo) a -march=native build puts Q4_1 weights
+in ggml's AMX buffer and dies with SIGILL at the first tile instruction (the sandbox does not grant
+AMX state); Q4_1 has no other repacked kernel (ggml-cpu/repack.cpp), so the flag only turns AMX off.
 
   build/pyenv/bin/python bench/serve_vs_llamaserver.py --llama-server /tmp/llamaserver/build/bin/llama-server
 """
@@ -163,7 +166,7 @@ def main():
 
     p = free_port()
     theirs = run_server("llama-server", [a.llama_server, "-m", a.model, "-t", a.threads, "-np", "8",
-                                         "-c", "8192", "--temp", "0", "--host", "127.0.0.1",
+                                         "-c", "8192", "--temp", "0", "--no-repack", "--host", "127.0.0.1",
                                          "--port", str(p)], p, a, {"cache_prompt": False})
     q = free_port()
     ours = run_server("reasonscope", [a.bin, "serve", "--model", a.model, "--threads", a.threads,
