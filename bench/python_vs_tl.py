@@ -10,8 +10,9 @@ weights (e.g. the GGUF dequantised by transformers' GGUF loader and saved with s
       tokens/s and peak RSS of run_with_cache capturing every resid_post and pattern, batch x
       tokens random ids; each (side, dtype) in a fresh process so that peak memory is its own
   python bench/python_vs_tl.py hooks --gguf M.gguf
-      per-call cost of a Python hook callback: no-op hooks at every hook point of a 1-token forward,
-      against run_with_cache of the same points (both form every activation) and the plain forward
+      per-call cost of a Python hook callback: no-op hooks at every block's resid_post (formed by
+      every forward) against the plain forward; and at every hook point, against run_with_cache of
+      the same points (both form every activation) and against the plain forward
 Prints one JSON object per measurement.
 """
 import argparse
@@ -134,8 +135,19 @@ def cmd_hooks(a):
             t = time.perf_counter()
             f()
             ts.append(time.perf_counter() - t)
+    # resid_post is formed by every forward: hooks there cost only the callback itself.
+    resid = [n for n in names if n.endswith("hook_resid_post")]
+    t_resid = []
+    for _ in range(a.reps):
+        t = time.perf_counter()
+        m.run_with_hooks(tokens, fwd_hooks=[(n, noop) for n in resid])
+        t_resid.append(time.perf_counter() - t)
     med = lambda v: sorted(v)[len(v) // 2]
     n = len(names)
+    print(json.dumps({"hooks": "no-op Python hook at resid_post of every block of a 1-token forward",
+                      "points": len(resid), "forward_ms": round(med(t_plain) * 1e3, 3),
+                      "hooked_ms": round(med(t_resid) * 1e3, 3),
+                      "per_call_us": round((med(t_resid) - med(t_plain)) / len(resid) * 1e6, 2)}))
     print(json.dumps({"hooks": "no-op Python hook at every point of a 1-token forward", "points": n,
                       "forward_ms": round(med(t_plain) * 1e3, 2), "capture_all_ms": round(med(t_cache) * 1e3, 2),
                       "hooked_ms": round(med(t_hooked) * 1e3, 2),
