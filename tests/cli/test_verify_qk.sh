@@ -2,7 +2,8 @@
 # `reasonscope verify qk`: bad input gives one clear message, a non-zero exit and no outputs;
 # on the default model (briefly: 8 + 6 generated questions) a scan writes every documented
 # output, and saved heads applied with --heads to a new generated file reproduce the scan's
-# scores and predictions for those heads exactly, with and without labels.
+# scores and predictions for those heads exactly, with and without labels; a --format mcq run
+# with sentence options scores them within its scan, so a merge of its shard runs no forward.
 # Usage: bash test_verify_qk.sh /path/to/reasonscope
 set -u
 BIN=${1:?usage: test_verify_qk.sh /path/to/reasonscope}
@@ -124,6 +125,51 @@ assert su["mode"] == "apply" and su["top1_test_accuracy"] is None and su["head_a
 print("saved heads reproduce the scan on", N, "new questions x 2 orders")
 PY
   then ok "saved heads reproduce the scan"; else bad "saved heads reproduce the scan"; fi
+
+  # ---- --format mcq with sentence options (several tokens each), as the paper runs use.
+  # Their whole-sentence log-probs were once scored after the scan by a second forward of
+  # every prompt per option with the unembedding at every position: about 2.5 times the scan,
+  # silent and deaf to SIGTERM (a 0.5B run sat there over 15 min). They are now scored inside
+  # the scan and checkpointed with its rows, so a merge (a --resume over a finished shard's
+  # rows) must run no forward: its CPU time must stay well under the shard's. CPU time, not
+  # wall time, so that other work on the machine does not decide the result.
+  # short contexts (no distractors) keep the three runs cheap
+  "$BIN" data make prontoqa --n 6 --seed 12 --hops 1,3 --distractors off --out "$TMP/f3.jsonl" 2>/dev/null
+  python3 - "$TMP/f3.jsonl" "$TMP/mcq.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for i, line in enumerate(open(sys.argv[1])):
+        r = json.loads(line)
+        s = r["query"].removeprefix("True or false: ")
+        neg = s.replace(" is not ", " is ") if " is not " in s else s.replace(" is ", " is not ", 1)
+        true, false = (s, neg) if r["answer"] == "True" else (neg, s)
+        opts = [true, false] if i % 2 == 0 else [false, true]
+        out.write(json.dumps({"id": r["id"], "hops": r["hops"], "context": r["context"], "question": "Which statement is true?",
+                              "options": opts, "answer_index": opts.index(true)}) + "\n")
+PY
+  mq=(--format mcq --data "$TMP/mcq.jsonl" --calib 2 --batch-size 4)
+  cpu() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>"$TMP/err"; } 2>"$TMP/cpu" || { tail -3 "$TMP/err"; return 1; }
+          awk '{print $1 + $2}' "$TMP/cpu"; }
+  if run "${mq[@]}" --out "$TMP/mcq_u" &&
+     shard_cpu=$(cpu "$BIN" verify qk --model "$MODEL" --threads 2 --bootstrap 200 "${mq[@]}" --out "$TMP/mcq_s" --shard 0/1) &&
+     merge_cpu=$(cpu "$BIN" merge --out "$TMP/mcq_m" "$TMP/mcq_s") &&
+     python3 - "$TMP/mcq_u" "$TMP/mcq_m" "$shard_cpu" "$merge_cpu" <<'PY'
+import json, sys
+u, m = ([json.loads(l) for l in open(d + "/examples.jsonl")] for d in sys.argv[1:3])
+assert m == u, "merged rows differ from the unsharded run's"
+for r in u:
+    for o in range(2):
+        # a whole sentence is less likely than its first token alone
+        for seq, first in zip(r["baseline_sequence"]["scores"][o], r["baseline_first_token"]["scores"][o]):
+            assert seq < first, (r["id"], seq, first)
+s = json.load(open(sys.argv[2] + "/summary.json"))
+assert s["format"] == "mcq" and s["n_test"] == 4 and s["baseline_sequence_accuracy"] is not None, s
+shard, merge = float(sys.argv[3]), float(sys.argv[4])
+assert merge < 0.5 * shard, f"merge took {merge:.2f} s CPU, the shard's scan {shard:.2f} s: the merge ran forwards"
+print(f"mcq: shard {shard:.2f} s CPU, merge {merge:.2f} s CPU")
+PY
+  then ok "mcq: merge == unsharded run, without a forward; sentence log-probs below first-token ones"
+  else bad "mcq: merge == unsharded run, without a forward; sentence log-probs below first-token ones"; fi
 fi
 
 [[ $fails -eq 0 ]] || { echo "$fails failed"; exit 1; }
