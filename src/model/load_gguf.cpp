@@ -104,15 +104,35 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
   };
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
   auto optional = [&](const std::string& name) { return f.find_tensor(name) != nullptr; };
+  auto permute_qk_bias = [&](LayerWeights& w) {
+    if (!(permuted && c.attn_qkv_bias)) return;
+    w.q_bias.copy_(gguf_to_hf_qk_rows(w.q_bias, H));
+    w.k_bias.copy_(gguf_to_hf_qk_rows(w.k_bias, Hkv));
+  };
+
+  // Another dtype or device: each group of tensors is converted as soon as it is dequantised,
+  // so the peak is the converted model plus one layer in f32, not the whole model in f32.
+  const bool convert = opts.dtype != at::kFloat || !opts.device.is_cpu();
+  auto move = [&](at::Tensor& t) {
+    if (convert && t.defined()) t = t.to(opts.device, opts.dtype);
+  };
+  auto flush = [&] {
+    run_jobs(jobs);
+    jobs.clear();
+  };
 
   m.embed = at::empty({V, D}, f32);
   queue("token_embd.weight", m.embed);
+  if (convert) {
+    flush();
+    move(m.embed);
+  }
   m.layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& w = m.layers[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     // q, k, v land directly in one fused [(H + 2Hkv) dh, D] buffer; q/k/v are row views of it.
-    w = allocate_layer_f32(c, opts.fuse && opts.dtype == at::kFloat);
+    w = allocate_layer_f32(c, opts.fuse && !convert);
     queue(p + "attn_norm.weight", w.ln1);
     queue(p + "attn_q.weight", w.q, permuted ? H : 0);
     queue(p + "attn_k.weight", w.k, permuted ? Hkv : 0);
@@ -142,12 +162,19 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
       queue(p + "ffn_up.bias", w.up_bias);
       queue(p + "ffn_down.bias", w.down_bias);
     }
+    if (convert) {
+      flush();
+      permute_qk_bias(w);
+      for (at::Tensor* t : {&w.ln1, &w.q, &w.k, &w.v, &w.o, &w.q_bias, &w.k_bias, &w.v_bias, &w.o_bias,
+                            &w.q_norm, &w.k_norm, &w.post_attn_norm, &w.ln2, &w.gate, &w.up, &w.down,
+                            &w.gate_bias, &w.up_bias, &w.down_bias, &w.post_mlp_norm})
+        move(*t);
+      if (opts.fuse) fuse_layer_weights(w);  // fused buffers of the converted tensors
+    }
   }
   m.final_norm = at::empty({D}, f32);
   queue("output_norm.weight", m.final_norm);
-  if (c.tied_embeddings) {
-    m.lm_head = m.embed;
-  } else {
+  if (!c.tied_embeddings) {
     m.lm_head = at::empty({V, D}, f32);
     queue("output.weight", m.lm_head);
   }
@@ -156,34 +183,12 @@ Model load_gguf(const std::string& path, const LoadOptions& opts) {
     m.rope_freq_factors = at::empty({n_rot / 2}, f32);
     queue("rope_freqs.weight", m.rope_freq_factors);
   }
-  run_jobs(jobs);
-  if (permuted && c.attn_qkv_bias) {
-    for (auto& w : m.layers) {
-      w.q_bias.copy_(gguf_to_hf_qk_rows(w.q_bias, H));
-      w.k_bias.copy_(gguf_to_hf_qk_rows(w.k_bias, Hkv));
-    }
-  }
-
-  // Target dtype / device: convert, then rebuild the fused views inside the converted buffers.
-  if (opts.dtype != at::kFloat || !opts.device.is_cpu()) {
-    auto move = [&](at::Tensor& t) {
-      if (t.defined()) t = t.to(opts.device, opts.dtype);
-    };
-    move(m.embed);
-    for (auto& w : m.layers) {
-      w.qkv = at::Tensor();
-      w.qkv_bias = at::Tensor();
-      w.gate_up = at::Tensor();
-      for (at::Tensor* t : {&w.ln1, &w.q, &w.k, &w.v, &w.o, &w.q_bias, &w.k_bias, &w.v_bias, &w.o_bias,
-                            &w.q_norm, &w.k_norm, &w.post_attn_norm, &w.ln2, &w.gate, &w.up, &w.down,
-                            &w.gate_bias, &w.up_bias, &w.down_bias, &w.post_mlp_norm})
-        move(*t);
-      if (opts.fuse) fuse_layer_weights(w);
-    }
-    move(m.final_norm);
-    if (c.tied_embeddings) m.lm_head = m.embed;
-    else move(m.lm_head);
-  }
+  flush();
+  if (!convert)
+    for (auto& w : m.layers) permute_qk_bias(w);
+  move(m.final_norm);
+  if (c.tied_embeddings) m.lm_head = m.embed;
+  else move(m.lm_head);
   init_rope(m);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_debug(str("loaded ", path, " (", c.summary(), ") in ", secs, " s"));
