@@ -7,13 +7,8 @@
 # also beside a same-named folder that is not a model.
 # Usage: bash test_models.sh /path/to/reasonscope
 set -u
-BIN=$(readlink -f "${1:?usage: test_models.sh /path/to/reasonscope}")  # absolute: one case runs elsewhere
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh"
+BIN=$(readlink -f "$BIN")  # absolute: one case runs in another folder
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 unset REASONSCOPE_MODEL REASONSCOPE_GEMMA3
 export REASONSCOPE_CACHE=$TMP/cache   # empty: nothing installed
