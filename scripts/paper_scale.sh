@@ -6,7 +6,7 @@
 #
 #   scripts/paper_scale.sh MODEL [STEP...]
 #     MODEL: an installed model's name (`reasonscope models`): smollm2-135m, qwen2.5-coder-0.5b, ...
-#     STEP:  s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5
+#     STEP:  s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5 s5-bf16
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
@@ -249,6 +249,13 @@ s5() {
     --label-field distribution --resume --out "$W/s5_template"
 }
 
+s5_bf16() {
+  run s5-task-bf16 "$W/s5_task_bf16" cluster analyze --data "$DATA/instructions.jsonl" --text-field instruction \
+    --label-field task --dtype bf16 --resume --out "$W/s5_task_bf16"
+  run s5-template-bf16 "$W/s5_template_bf16" cluster analyze --data "$DATA/instructions.jsonl" --text-field instruction \
+    --label-field distribution --dtype bf16 --resume --out "$W/s5_template_bf16"
+}
+
 make_data
 for s in "${STEPS[@]}"; do
   case $s in
@@ -266,6 +273,7 @@ for s in "${STEPS[@]}"; do
     s3) s3 ;;
     s4) s4 ;;
     s5) s5 ;;
-    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5)" >&2; exit 2 ;;
+    s5-bf16) s5_bf16 ;;
+    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5 s5-bf16)" >&2; exit 2 ;;
   esac
 done
