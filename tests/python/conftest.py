@@ -71,13 +71,24 @@ def read_safetensors(path):
     dtypes = {"F32": torch.float32, "I64": torch.int64, "F16": torch.float16, "BF16": torch.bfloat16}
     with open(path, "rb") as f:
         blob = f.read()
+    # Every length and offset is checked before it is used: a short or torn file written by the
+    # code under test fails here with its name, not as a reshape error further on.
+    assert len(blob) >= 8, f"{path}: {len(blob)} bytes, shorter than the header length"
     (n,) = struct.unpack("<Q", blob[:8])
+    assert 8 + n <= len(blob), f"{path}: header of {n} bytes runs past the end ({len(blob)} bytes)"
     header = json.loads(blob[8:8 + n])
+    data_bytes = len(blob) - 8 - n
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
+        itemsize = torch.empty(0, dtype=dtypes[info["dtype"]]).element_size()
+        numel = 1
+        for d in info["shape"]:
+            numel *= d
+        assert 0 <= a <= b <= data_bytes, f"{path}: {name}: data_offsets {a}..{b} outside {data_bytes} data bytes"
+        assert b - a == numel * itemsize, f"{path}: {name}: {b - a} bytes for shape {info['shape']} of {info['dtype']}"
         raw = bytearray(blob[8 + n + a:8 + n + b])
         t = torch.frombuffer(raw, dtype=dtypes[info["dtype"]]) if b > a else torch.empty(0, dtype=dtypes[info["dtype"]])
         out[name] = t.reshape(info["shape"]).clone()
