@@ -111,10 +111,8 @@ void run_qk(const QkOptions& o) {
     for (const qk::Example& e : examples) {
       const std::string where = str(o.data, ":", e.line);
       prompts.push_back(qk::build_prompt(*lm.tokenizer, tmpl, e, qk::display_order(n_options, order == 1), where));
-      // the answer's last token is predicted, not fed: the scan feeds at most longest - 1 more
-      size_t longest = 1;
-      for (const auto& ans : prompts.back().answer_ids) longest = std::max(longest, ans.size());
-      check_prompt_fits(cfg, prompts.back().ids.size(), where, static_cast<int64_t>(longest) - 1);
+      const qk::Prompt& p = prompts.back();
+      check_prompt_fits(cfg, p.ids.size(), where, static_cast<int64_t>(p.fed_tokens() - p.ids.size()));
     }
 
   qk::ScanOptions so;

@@ -14,6 +14,7 @@
 // text on its line. The model's own answer (baselines) is the continuation " <option>" (no
 // leading space when the template ends in whitespace).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -65,6 +66,14 @@ struct Prompt {
   std::vector<int64_t> shown;                    // shown[j] = content index at display slot j
   std::vector<int64_t> key_pos;                  // [O] token index of slot j's last token
   std::vector<std::vector<int64_t>> answer_ids;  // [O] tokens of slot j's answer continuation
+
+  // Tokens the scan feeds for this prompt: the prompt, then the longest answer but its last
+  // token (predicted, never fed). What must fit the model's context.
+  size_t fed_tokens() const {
+    size_t longest = 1;
+    for (const auto& a : answer_ids) longest = std::max(longest, a.size());
+    return ids.size() + longest - 1;
+  }
 };
 
 // Render the template with the options in display order `shown` and locate the tokens.

@@ -26,12 +26,9 @@ void check_prompts(const Model& m, const std::vector<Prompt>& prompts) {
       fail("qk scan: prompt ", i, " has ", p.key_pos.size(), " options, prompt 0 has ", O,
            "; one run needs one option count");
     if (p.ids.empty()) fail("qk scan: prompt ", i, " is empty");
-    // the last answer token is predicted, never fed
-    size_t longest = 1;
-    for (const auto& a : p.answer_ids) longest = std::max(longest, a.size());
-    if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.ids.size() + longest - 1) > m.config.n_ctx_train)
-      fail_as(ExitCode::kTooLong, "qk scan: prompt ", i, " has ", p.ids.size(), " tokens and an answer of ", longest,
-              ", more than the model's context of ", m.config.n_ctx_train);
+    if (m.config.n_ctx_train > 0 && static_cast<int64_t>(p.fed_tokens()) > m.config.n_ctx_train)
+      fail_as(ExitCode::kTooLong, "qk scan: prompt ", i, " has ", p.ids.size(), " tokens and an answer of ",
+              p.fed_tokens() - p.ids.size() + 1, ", more than the model's context of ", m.config.n_ctx_train);
     for (int64_t k : p.key_pos)
       if (k < 0 || k >= static_cast<int64_t>(p.ids.size()) - 1)
         fail("qk scan: prompt ", i, ": option token at ", k, " is not before the last token (",
