@@ -66,9 +66,11 @@ struct TokenizeOptions {
 void run_tokenize(const TokenizeOptions& o) {
   ModelOptions mo;
   mo.model = o.model;
-  const std::string path = resolve_model_path(mo);
+  // A model whose tokenizer cannot be loaded is "model not loadable" (exit 4), as in every
+  // command that loads the whole model (load_for_cli).
+  const std::string path = classify(ExitCode::kModel, [&] { return resolve_model_path(mo); });
   auto t0 = std::chrono::steady_clock::now();
-  auto tok = rs::tok::Tokenizer::from_model_path(path);
+  auto tok = classify(ExitCode::kModel, [&] { return rs::tok::Tokenizer::from_model_path(path); });
   double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   char msg[64];
   std::snprintf(msg, sizeof msg, "tokenizer loaded in %.1f ms", load_ms);

@@ -56,6 +56,8 @@ for d in "$TMP/o" "$TMP/o.safetensors"; do [ -n "$(find "$d" -type f 2>/dev/null
 expect "missing model" 4 "nosuch.gguf" "$BIN" score --model "$TMP/nosuch.gguf" --data "$TMP/one.jsonl" --field text --out "$TMP/o"
 expect "truncated GGUF" 4 "model.gguf" "$BIN" score --model "$TMP/model.gguf" --data "$TMP/one.jsonl" --field text --out "$TMP/o"
 expect "HF directory without config.json" 4 "hfdir" "$BIN" score --model "$TMP/hfdir" --data "$TMP/one.jsonl" --field text --out "$TMP/o"
+expect "tokenize, HF directory without tokenizer.json" 4 "tokenizer.json" "$BIN" tokenize --model "$TMP/hfdir" --text hi
+expect "tokenize, missing model" 4 "nosuch.gguf" "$BIN" tokenize --model "$TMP/nosuch.gguf" --text hi
 
 skipped=0
 if [ ! -f "$MODEL" ]; then
