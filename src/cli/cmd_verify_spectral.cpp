@@ -198,6 +198,10 @@ void run_verify(VerifyOptions o) {
   const json run_cfg = {{"command", "verify spectral"}, {"data", file_fingerprint(o.data)},
                         {"text_field", o.text_field}, {"label_field", o.label_field}, {"id_field", o.id_field},
                         {"group_field", o.group_field}, {"model", identity},
+                        // path, size, mtime, weights, threads, seed and --edit, as every other
+                        // dataset command pins them: the thread count changes a product's
+                        // reduction order, so rows from two thread counts would mix last bits
+                        {"model_load", model_settings(o.model, lm.path)},
                         {"laplacian", o.laplacian}, {"hfer_band", o.hfer_band}, {"max_tokens", o.max_tokens},
                         {"layers", layers}, {"per_head", o.per_head}, {"dtype", o.model.dtype},
                         {"maths_dtype", o.maths_dtype}};

@@ -166,6 +166,29 @@ if [ ! -e "$TMP/a/resume" ] && "${RUN[@]}" --data "$TMP/train.jsonl" --out "$TMP
    python3 -c "import json; s=json.load(open('$TMP/a/summary.json')); assert s['n_resumed']==0 and s['timing']['rows_computed']==12, s['n_resumed']"; then
   ok "no checkpoint after a finished run; --resume recomputes the same rows"; else bad "resume"; cat "$TMP/err"; fi
 
+# 4b. the checkpoint pins the thread count (it changes a product's reduction order, so rows of
+# two thread counts would mix last bits) and the rest of the model's load settings: a --resume
+# with another --threads is refused with 2, naming the setting, and keeps the checkpoint
+python3 -c "
+import json
+rows = [json.loads(l) for l in open('$TMP/train.jsonl')]
+with open('$TMP/many.jsonl', 'w') as f:
+    for k in range(20):
+        for r in rows: f.write(json.dumps(dict(r, id=f'{r[\"id\"]}-{k}')) + '\n')"
+set -m  # the background run keeps SIGINT
+"${RUN[@]}" --data "$TMP/many.jsonl" --out "$TMP/i" 2>"$TMP/err" & pid=$!
+while kill -0 "$pid" 2>/dev/null && [ ! -s "$TMP/i/resume/rows.jsonl" ]; do sleep 0.05; done
+kill -INT "$pid" 2>/dev/null; wait "$pid"; rc=$?
+set +m
+if [ "$rc" != 130 ]; then bad "interrupted verify spectral: exit $rc, want 130 ($(tail -1 "$TMP/err"))"
+else
+  before=$(md5sum <"$TMP/i/resume/rows.jsonl")
+  "$BIN" verify spectral --threads 2 --layers 0-3 --folds 3 --data "$TMP/many.jsonl" --out "$TMP/i" --resume 2>"$TMP/err"; rc=$?
+  if [ "$rc" = 2 ] && grep -q "threads" "$TMP/err" && [ "$(md5sum <"$TMP/i/resume/rows.jsonl")" = "$before" ]; then
+    ok "--resume with another --threads: exit 2, names it, checkpoint kept"
+  else bad "--resume with another --threads: exit $rc: $(tail -1 "$TMP/err")"; fi
+fi
+
 # 5. truncation counted
 if "${RUN[@]}" --data "$TMP/train.jsonl" --max-tokens 8 --out "$TMP/t" 2>"$TMP/err" &&
    python3 -c "import json; s=json.load(open('$TMP/t/summary.json')); assert s['n_truncated']==12 and s['max_tokens']==8"; then
