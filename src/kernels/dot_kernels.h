@@ -7,11 +7,14 @@
 
 namespace rs::kernels::detail {
 
-// dot(weight row of n = x.n elements in its block format, quantised activation row)
-using DotFn = float (*)(const uint8_t* w, const ActRow& x);
+// One tile of products: y[c * ldy + r] = dot(weight row r, x[c]) for r < nr, c < nc (both 1..4);
+// weight row r starts at w + r * row_bytes and holds x[c].n elements in its block format. Each
+// output's f32 operations must not depend on nr or nc (quant_matmul.h: results independent of B).
+using TileFn = void (*)(const uint8_t* w, uint64_t row_bytes, int nr, const ActRow* x, int nc, float* y,
+                        int64_t ldy);
 
 struct DotTable {
-  DotFn q8_0, q4_0, q4_1, q5_0, q4_k, q6_k;
+  TileFn q8_0, q4_0, q4_1, q5_0, q4_k, q6_k;
 };
 
 const DotTable& scalar_table();

@@ -2,6 +2,8 @@
 // the formulas). The reference the SIMD paths are tested against.
 #include "kernels/dot_kernels.h"
 
+#include <cmath>
+
 namespace rs::kernels::detail {
 namespace {
 
@@ -32,8 +34,7 @@ float dot_q4_0(const uint8_t* w, const ActRow& x) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b, w += 18) {
     // (nib - 8) * qx summed = nibble_dot - 8 * sum qx
-    const int32_t sumx = x.sum16[2 * b] + x.sum16[2 * b + 1];
-    const int32_t isum = nibble_dot(w + 2, x.q + 32 * b) - 8 * sumx;
+    const int32_t isum = nibble_dot(w + 2, x.q + 32 * b) - 8 * x.sum[b];
     acc += f16(w) * x.d[b] * static_cast<float>(isum);
   }
   return acc;
@@ -63,32 +64,37 @@ float dot_q5_0(const uint8_t* w, const ActRow& x) {
       const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4);
       isum += lo * qx[j] + hi * qx[j + 16];
     }
-    isum -= 16 * (x.sum16[2 * b] + x.sum16[2 * b + 1]);
+    isum -= 16 * x.sum[b];
     acc += f16(w) * x.d[b] * static_cast<float>(isum);
   }
   return acc;
 }
 
+// K-quants: the block's integer sums, then exactly the f32 steps of the SIMD kernels
+// (dot_simd_impl.h), so every instruction set gives the same result.
 float dot_q4_k(const uint8_t* w, const ActRow& x) {
   const int64_t nb = x.n / 256;
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b, w += 144) {
-    const float d = f16(w), dmin = f16(w + 2);
     uint8_t sc[8], mn[8];
     unpack_q4k_scales(w + 4, sc, mn);
     const uint8_t* qs = w + 16;
+    const int8_t* qx = x.qk + 256 * b;
+    const int16_t* bs = x.bsums + 16 * b;
+    int32_t isum = 0, msum = 0;
     for (int i = 0; i < 4; ++i) {
       // sub-block 2i: low nibbles of qs[32i..32i+32); 2i+1: the high nibbles
-      const int64_t xb = 8 * b + 2 * i;
-      const int8_t* qx = x.q + 32 * xb;
       int32_t lo = 0, hi = 0;
       for (int l = 0; l < 32; ++l) {
-        lo += (qs[32 * i + l] & 0x0f) * qx[l];
-        hi += (qs[32 * i + l] >> 4) * qx[32 + l];
+        lo += (qs[32 * i + l] & 0x0f) * qx[64 * i + l];
+        hi += (qs[32 * i + l] >> 4) * qx[64 * i + 32 + l];
       }
-      acc += d * sc[2 * i] * x.d[xb] * static_cast<float>(lo) - dmin * mn[2 * i] * x.s[xb];
-      acc += d * sc[2 * i + 1] * x.d[xb + 1] * static_cast<float>(hi) - dmin * mn[2 * i + 1] * x.s[xb + 1];
+      isum += sc[2 * i] * lo + sc[2 * i + 1] * hi;
     }
+    for (int j = 0; j < 8; ++j) msum += mn[j] * (bs[2 * j] + bs[2 * j + 1]);
+    const float dx = x.dk[b];
+    acc = std::fma(f16(w) * dx, static_cast<float>(isum), acc);
+    acc = std::fma(-(f16(w + 2) * dx), static_cast<float>(msum), acc);
   }
   return acc;
 }
@@ -97,35 +103,42 @@ float dot_q6_k(const uint8_t* w, const ActRow& x) {
   const int64_t nb = x.n / 256;
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b, w += 210) {
-    const float d = f16(w + 208);
     const int8_t* scales = reinterpret_cast<const int8_t*>(w + 192);
+    const int8_t* qx = x.qk + 256 * b;
+    const int16_t* bs = x.bsums + 16 * b;
+    int32_t isum = 0;
     for (int half = 0; half < 2; ++half) {
       const uint8_t* ql = w + 64 * half;
       const uint8_t* qh = w + 128 + 32 * half;
-      // run k (32 elements = one activation block): low 4 bits from nibble (k >= 2) of
-      // ql[l + 32 (k & 1)], high 2 bits from bits 2k..2k+1 of qh[l]; groups of 16 share a scale
-      for (int k = 0; k < 4; ++k) {
-        const int64_t xb = 8 * b + 4 * half + k;
-        const int8_t* qx = x.q + 32 * xb;
+      // run k (32 elements): low 4 bits from nibble (k >= 2) of ql[l + 32 (k & 1)], high 2 bits
+      // from bits 2k..2k+1 of qh[l]; groups of 16 share a scale
+      for (int k = 0; k < 4; ++k)
         for (int g = 0; g < 2; ++g) {
-          int32_t isum = 0;
+          const int gi = 8 * half + 2 * k + g;
+          int32_t gsum = 0;
           for (int l = 16 * g; l < 16 * g + 16; ++l) {
             const int q6 = ((ql[l + 32 * (k & 1)] >> (4 * (k >> 1))) & 0x0f) | (((qh[l] >> (2 * k)) & 3) << 4);
-            isum += q6 * qx[l];
+            gsum += q6 * qx[128 * half + 32 * k + l];
           }
-          isum -= 32 * x.sum16[2 * xb + g];
-          acc += d * scales[8 * half + 2 * k + g] * x.d[xb] * static_cast<float>(isum);
+          isum += scales[gi] * (gsum - 32 * bs[gi]);
         }
-      }
     }
+    acc = std::fma(f16(w + 208) * x.dk[b], static_cast<float>(isum), acc);
   }
   return acc;
+}
+
+template <float (*Dot)(const uint8_t*, const ActRow&)>
+void tile(const uint8_t* w, uint64_t row_bytes, int nr, const ActRow* x, int nc, float* y, int64_t ldy) {
+  for (int c = 0; c < nc; ++c)
+    for (int r = 0; r < nr; ++r) y[c * ldy + r] = Dot(w + r * row_bytes, x[c]);
 }
 
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q5_0, dot_q4_k, dot_q6_k};
+  static const DotTable t{tile<dot_q8_0>, tile<dot_q4_0>, tile<dot_q4_1>, tile<dot_q5_0>, tile<dot_q4_k>,
+                          tile<dot_q6_k>};
   return t;
 }
 

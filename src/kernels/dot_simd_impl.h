@@ -7,9 +7,15 @@
 // nibble or 6-bit value, or |w| for Q8_0 with the sign moved onto x, as ggml does), activations
 // as signed bytes; their products summed in groups of four give 8 int32 lanes, converted to f32
 // and scaled by the block's (weight scale * activation scale). Offsets such as Q4_0's "- 8"
-// are subtracted from lane 0 as exact integers. No ggml code is copied; the block layouts are
-// the ones documented in quant_matmul.h.
+// are subtracted from lane 0 as exact integers. K-quants: vpmaddubsw gives 16-bit pair sums,
+// which vpdpwssd (or vpmaddwd) multiplies by the integer sub-block scales into 32-bit sums, so a
+// 256-block needs f32 work only once. Every kernel is a tile of up to 4 weight rows x 4
+// activation rows: a weight block is unpacked once per tile. No ggml code is copied; the block
+// layouts are the ones documented in quant_matmul.h.
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
 
 namespace rs::kernels::detail::RS_SIMD_NS {
 namespace {
@@ -44,58 +50,32 @@ RS_INLINE __m256i nibbles32(const uint8_t* qs) {
 
 RS_INLINE __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// an int32 vector with v in lane 0 (and `hi` in lane 4), zeros elsewhere
-RS_INLINE __m256i lanes0_4(int32_t v, int32_t hi = 0) { return _mm256_setr_epi32(v, 0, 0, 0, hi, 0, 0, 0); }
-
-RS_SIMD_TARGET float dot_q8_0(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 1 < nb; b += 2, w += 68) {  // two blocks per iteration: two independent chains
-    const __m256i w0 = load32(w + 2), w1 = load32(w + 36);
-    const __m256i i0 = dot_u8s8(_mm256_abs_epi8(w0), _mm256_sign_epi8(load32(x.q + 32 * b), w0));
-    const __m256i i1 = dot_u8s8(_mm256_abs_epi8(w1), _mm256_sign_epi8(load32(x.q + 32 * b + 32), w1));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(f16(w) * x.d[b]), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_set1_ps(f16(w + 34) * x.d[b + 1]), acc1);
-  }
-  for (; b < nb; ++b, w += 34) {
-    const __m256i w0 = load32(w + 2);
-    const __m256i i0 = dot_u8s8(_mm256_abs_epi8(w0), _mm256_sign_epi8(load32(x.q + 32 * b), w0));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(f16(w) * x.d[b]), acc0);
-  }
-  return hsum(_mm256_add_ps(acc0, acc1));
+// acc + sum of the pairs of 16-bit products p * s (vpdpwssd, or vpmaddwd + vpaddd)
+RS_INLINE __m256i madd_acc(__m256i acc, __m256i p, __m256i s) {
+#if RS_SIMD_VNNI
+  return _mm256_dpwssd_epi32(acc, p, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+#endif
 }
 
-RS_SIMD_TARGET float dot_q4_0(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b, w += 18) {
-    __m256i i = dot_u8s8(nibbles32(w + 2), load32(x.q + 32 * b));
-    i = _mm256_sub_epi32(i, lanes0_4(8 * (x.sum16[2 * b] + x.sum16[2 * b + 1])));  // (nib - 8) qx
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(w) * x.d[b]), acc);
-  }
-  return hsum(acc);
+// acc + dot_u8s8(u, s)
+RS_INLINE __m256i dot_acc(__m256i acc, __m256i u, __m256i s) {
+#if RS_SIMD_VNNI
+  return _mm256_dpbusd_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, dot_u8s8(u, s));
+#endif
 }
 
-RS_SIMD_TARGET float dot_q4_1(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  float acc_m = 0.0f;  // sum_b m_b * s_b  (the block minimum times the activations' block sum)
-  int64_t b = 0;
-  for (; b + 1 < nb; b += 2, w += 40) {
-    const __m256i i0 = dot_u8s8(nibbles32(w + 4), load32(x.q + 32 * b));
-    const __m256i i1 = dot_u8s8(nibbles32(w + 24), load32(x.q + 32 * b + 32));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(f16(w) * x.d[b]), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_set1_ps(f16(w + 20) * x.d[b + 1]), acc1);
-    acc_m += f16(w + 2) * x.s[b] + f16(w + 22) * x.s[b + 1];
-  }
-  for (; b < nb; ++b, w += 20) {
-    const __m256i i0 = dot_u8s8(nibbles32(w + 4), load32(x.q + 32 * b));
-    acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(f16(w) * x.d[b]), acc0);
-    acc_m += f16(w + 2) * x.s[b];
-  }
-  return hsum(_mm256_add_ps(acc0, acc1)) + acc_m;
+// lane i = the total of the 8 lanes of v_i (exact integer sums)
+RS_INLINE __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
 }
+
+// an int32 vector with v in lane 0, zeros elsewhere
+RS_INLINE __m256i lane0(int32_t v) { return _mm256_zextsi128_si256(_mm_cvtsi32_si128(v)); }
 
 // Bit j of `bits` as byte j: 0x10 where set, 0 elsewhere (Q5_0's fifth bit, in place). Byte j
 // takes byte j / 8 of `bits` (a shuffle within each 128-bit half; both halves hold all four
@@ -109,80 +89,247 @@ RS_INLINE __m256i fifth_bits(uint32_t bits) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-RS_SIMD_TARGET float dot_q5_0(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b, w += 22) {
-    // q5 = nibble | fifth bit (0..31); (q5 - 16) qx summed = dot - 16 sum qx
-    const __m256i q5 = _mm256_or_si256(nibbles32(w + 6), fifth_bits(load_u32(w + 2)));
-    __m256i i = dot_u8s8(q5, load32(x.q + 32 * b));
-    i = _mm256_sub_epi32(i, lanes0_4(16 * (x.sum16[2 * b] + x.sum16[2 * b + 1])));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(w) * x.d[b]), acc);
-  }
-  return hsum(acc);
-}
+// ---------------------------------------------------------------- 32-block types
+// Per output (r, c) one f32 vector: acc += f32(integer lanes of block b) * (dw_r dx_c); the
+// integer lanes start at -off * sum(qx) (the weights' zero point, as an exact integer).
 
-RS_SIMD_TARGET float dot_q4_k(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 256;
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  __m256 acc = _mm256_setzero_ps();
-  float acc_m = 0.0f;
-  for (int64_t b = 0; b < nb; ++b, w += 144) {
-    const float d = f16(w), dmin = f16(w + 2);
-    uint8_t sc[8], mn[8];
-    unpack_q4k_scales(w + 4, sc, mn);
-    for (int i = 0; i < 4; ++i) {
-      const int64_t xb = 8 * b + 2 * i;  // activation block of sub-block 2i (2i + 1 follows)
-      const __m256i q = load32(w + 16 + 32 * i);
-      const __m256i lo = dot_u8s8(_mm256_and_si256(q, m4), load32(x.q + 32 * xb));
-      const __m256i hi = dot_u8s8(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), load32(x.q + 32 * xb + 32));
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo), _mm256_set1_ps(d * sc[2 * i] * x.d[xb]), acc);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi), _mm256_set1_ps(d * sc[2 * i + 1] * x.d[xb + 1]), acc);
-      acc_m += dmin * mn[2 * i] * x.s[xb] + dmin * mn[2 * i + 1] * x.s[xb + 1];
+enum class Fmt { Q8_0, Q4_0, Q4_1, Q5_0 };
+template <Fmt F> constexpr int kBytes = F == Fmt::Q8_0 ? 34 : F == Fmt::Q4_0 ? 18 : F == Fmt::Q4_1 ? 20 : 22;
+template <Fmt F> constexpr int kOff = F == Fmt::Q4_0 ? 8 : F == Fmt::Q5_0 ? 16 : 0;
+
+template <Fmt F, int NR, int NC>
+RS_SIMD_TARGET void tile32(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t ldy) {
+  const int64_t nb = x[0].n / 32;
+  __m256 acc[NR][NC];
+  float accm[NR][NC];  // Q4_1: sum_b m_b s_b
+  for (int r = 0; r < NR; ++r)
+    for (int c = 0; c < NC; ++c) {
+      acc[r][c] = _mm256_setzero_ps();
+      accm[r][c] = 0.0f;
     }
-  }
-  return hsum(acc) - acc_m;
-}
-
-RS_SIMD_TARGET float dot_q6_k(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 256;
-  const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b, w += 210) {
-    const float d = f16(w + 208);
-    const int8_t* scales = reinterpret_cast<const int8_t*>(w + 192);
-    for (int half = 0; half < 2; ++half) {
-      const __m256i ql0 = load32(w + 64 * half), ql1 = load32(w + 64 * half + 32);
-      const __m256i qh = load32(w + 128 + 32 * half);
-      // run k: low 4 bits = nibble (k >= 2) of ql[l + 32 (k & 1)], high 2 bits = bits 2k.. of qh
-      const __m256i lo4[4] = {_mm256_and_si256(ql0, m4), _mm256_and_si256(ql1, m4),
-                              _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                              _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4)};
-      const __m256i hi2[4] = {_mm256_and_si256(qh, m2), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2),
-                              _mm256_and_si256(_mm256_srli_epi16(qh, 4), m2),
-                              _mm256_and_si256(_mm256_srli_epi16(qh, 6), m2)};
-      for (int k = 0; k < 4; ++k) {
-        const int64_t xb = 8 * b + 4 * half + k;
-        const __m256i q6 = _mm256_or_si256(lo4[k], _mm256_slli_epi16(hi2[k], 4));
-        __m256i i = dot_u8s8(q6, load32(x.q + 32 * xb));
-        // (q6 - 32) qx: lanes 0-3 hold group 0 (elements 0-15), lanes 4-7 group 1
-        i = _mm256_sub_epi32(i, lanes0_4(32 * x.sum16[2 * xb], 32 * x.sum16[2 * xb + 1]));
-        const float dx = d * x.d[xb];
-        const __m256 scale = _mm256_set_m128(_mm_set1_ps(dx * scales[8 * half + 2 * k + 1]),
-                                             _mm_set1_ps(dx * scales[8 * half + 2 * k]));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), scale, acc);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i u[NR];
+    __m256 dw[NR];
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = w + r * rb + kBytes<F> * b;
+      dw[r] = _mm256_set1_ps(f16(blk));
+      if (F == Fmt::Q8_0) u[r] = load32(blk + 2);  // signed; see below
+      if (F == Fmt::Q4_0) u[r] = nibbles32(blk + 2);
+      if (F == Fmt::Q4_1) u[r] = nibbles32(blk + 4);
+      if (F == Fmt::Q5_0) u[r] = _mm256_or_si256(nibbles32(blk + 6), fifth_bits(load_u32(blk + 2)));
+    }
+    for (int c = 0; c < NC; ++c) {
+      const __m256i xq = load32(x[c].q + 32 * b);
+      const __m256 dx = _mm256_set1_ps(x[c].d[b]);
+      const __m256i init = kOff<F> ? lane0(-kOff<F> * x[c].sum[b]) : _mm256_setzero_si256();
+      for (int r = 0; r < NR; ++r) {
+        // Q8_0: |w| times x with w's sign (ggml's trick), as maddubs needs an unsigned side
+        const __m256i i = F == Fmt::Q8_0 ? dot_acc(init, _mm256_abs_epi8(u[r]), _mm256_sign_epi8(xq, u[r]))
+                                         : dot_acc(init, u[r], xq);
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw[r], dx), acc[r][c]);
+        if (F == Fmt::Q4_1) accm[r][c] = std::fma(f16(w + r * rb + kBytes<F> * b + 2), x[c].s[b], accm[r][c]);
       }
     }
   }
-  return hsum(acc);
+  for (int r = 0; r < NR; ++r)
+    for (int c = 0; c < NC; ++c) y[c * ldy + r] = hsum(acc[r][c]) + accm[r][c];
 }
+
+// ---------------------------------------------------------------- K-quants
+// Integer sums per output over a 256-block (sub-block scales applied as integers), then, per
+// output, acc = fma(dw dx, isum, acc) and acc = fma(-(dmin dx), msum, acc) in f32, exactly as
+// dot_scalar.cpp does. Outputs sit in the lanes of __m128 vectors: the 4 activation rows of a
+// weight row (NC > 1), or the 4 weight rows (NC == 1, decoding).
+
+template <int NR, int NC>
+struct KAcc {
+  static constexpr bool kRowLanes = NC == 1;
+  __m128 a[kRowLanes ? 1 : NR];
+
+  RS_INLINE KAcc() {
+    for (auto& v : a) v = _mm_setzero_ps();
+  }
+  // is[r][c], ms[r][c]: the block's integer sums; dw/dm the weight rows' scales; dx the
+  // activation rows' block scales
+  template <bool Mins>
+  RS_INLINE void add(const __m256i (&is)[NR][NC], const __m256i (&ms)[NR][NC], const float* dw, const float* dm,
+                     const float* dx) {
+    const __m256i z = _mm256_setzero_si256();
+    if (kRowLanes) {
+      float w4[4] = {0, 0, 0, 0}, m4[4] = {0, 0, 0, 0};
+      __m256i iv[4] = {z, z, z, z}, mv[4] = {z, z, z, z};
+      for (int r = 0; r < NR; ++r) {
+        w4[r] = dw[r];
+        m4[r] = dm[r];
+        iv[r] = is[r][0];
+        mv[r] = ms[r][0];
+      }
+      const __m128 d = _mm_set1_ps(dx[0]);
+      a[0] = _mm_fmadd_ps(_mm_mul_ps(_mm_loadu_ps(w4), d), _mm_cvtepi32_ps(hsum4(iv[0], iv[1], iv[2], iv[3])), a[0]);
+      if (Mins)
+        a[0] = _mm_fnmadd_ps(_mm_mul_ps(_mm_loadu_ps(m4), d), _mm_cvtepi32_ps(hsum4(mv[0], mv[1], mv[2], mv[3])), a[0]);
+    } else {
+      float x4[4] = {0, 0, 0, 0};
+      for (int c = 0; c < NC; ++c) x4[c] = dx[c];
+      const __m128 d = _mm_loadu_ps(x4);
+      for (int r = 0; r < NR; ++r) {
+        __m256i iv[4] = {z, z, z, z}, mv[4] = {z, z, z, z};
+        for (int c = 0; c < NC; ++c) {
+          iv[c] = is[r][c];
+          mv[c] = ms[r][c];
+        }
+        a[r] = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(dw[r]), d), _mm_cvtepi32_ps(hsum4(iv[0], iv[1], iv[2], iv[3])), a[r]);
+        if (Mins)
+          a[r] = _mm_fnmadd_ps(_mm_mul_ps(_mm_set1_ps(dm[r]), d), _mm_cvtepi32_ps(hsum4(mv[0], mv[1], mv[2], mv[3])), a[r]);
+      }
+    }
+  }
+  RS_INLINE void store(float* y, int64_t ldy) const {
+    float t[4];
+    if (kRowLanes) {
+      _mm_storeu_ps(t, a[0]);
+      for (int r = 0; r < NR; ++r) y[r] = t[r];
+    } else {
+      for (int r = 0; r < NR; ++r) {
+        _mm_storeu_ps(t, a[r]);
+        for (int c = 0; c < NC; ++c) y[c * ldy + r] = t[c];
+      }
+    }
+  }
+};
+
+template <int NR, int NC>
+RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t ldy) {
+  const int64_t nb = x[0].n / 256;
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  KAcc<NR, NC> acc;
+  for (int64_t b = 0; b < nb; ++b) {
+    float dw[NR], dm[NR], dx[NC];
+    int16_t sc[NR][8];
+    __m256i mins[NR];  // min of sub-block j at 16-bit positions 2j, 2j + 1 (one per 16 elements)
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = w + r * rb + 144 * b;
+      dw[r] = f16(blk);
+      dm[r] = f16(blk + 2);
+      uint8_t s8[8], m8[8];
+      unpack_q4k_scales(blk + 4, s8, m8);
+      for (int j = 0; j < 8; ++j) sc[r][j] = s8[j];
+      int64_t mm;
+      std::memcpy(&mm, m8, 8);
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mm));
+      mins[r] = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    }
+    for (int c = 0; c < NC; ++c) dx[c] = x[c].dk[b];
+    __m256i is[NR][NC], ms[NR][NC];
+    for (int r = 0; r < NR; ++r)
+      for (int c = 0; c < NC; ++c) is[r][c] = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {  // elements 64i..64i+64: sub-blocks 2i (low nibbles), 2i+1 (high)
+      __m256i lo[NR], hi[NR];
+      for (int r = 0; r < NR; ++r) {
+        const __m256i q = load32(w + r * rb + 144 * b + 16 + 32 * i);
+        lo[r] = _mm256_and_si256(q, m4);
+        hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      }
+      for (int c = 0; c < NC; ++c) {
+        const int8_t* xq = x[c].qk + 256 * b + 64 * i;
+        const __m256i xl = load32(xq), xh = load32(xq + 32);
+        for (int r = 0; r < NR; ++r) {
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(lo[r], xl), _mm256_set1_epi16(sc[r][2 * i]));
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(hi[r], xh), _mm256_set1_epi16(sc[r][2 * i + 1]));
+        }
+      }
+    }
+    for (int c = 0; c < NC; ++c) {
+      const __m256i bs = load32(x[c].bsums + 16 * b);
+      for (int r = 0; r < NR; ++r) ms[r][c] = _mm256_madd_epi16(mins[r], bs);
+    }
+    acc.template add<true>(is, ms, dw, dm, dx);
+  }
+  acc.store(y, ldy);
+}
+
+template <int NR, int NC>
+RS_SIMD_TARGET void tile_q6_k(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t ldy) {
+  const int64_t nb = x[0].n / 256;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+  KAcc<NR, NC> acc;
+  for (int64_t b = 0; b < nb; ++b) {
+    float dw[NR], dx[NC];
+    const int8_t* scales[NR];
+    __m256i is[NR][NC];
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = w + r * rb + 210 * b;
+      dw[r] = f16(blk + 208);
+      scales[r] = reinterpret_cast<const int8_t*>(blk + 192);
+      // -32 sum_g sc_g bsum_g (the 6-bit values' zero point), folded into the integer sums
+      const __m256i corr = _mm256_sub_epi16(_mm256_setzero_si256(),
+          _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))), 5));
+      for (int c = 0; c < NC; ++c) is[r][c] = _mm256_madd_epi16(corr, load32(x[c].bsums + 16 * b));
+    }
+    for (int c = 0; c < NC; ++c) dx[c] = x[c].dk[b];
+    for (int half = 0; half < 2; ++half)
+      for (int k = 0; k < 4; ++k) {
+        // run k of the half (32 elements, groups 8 half + 2k and + 1): low 4 bits = nibble
+        // (k >= 2) of ql[l + 32 (k & 1)], high 2 bits = bits 2k.. of qh[l]
+        __m256i q6[NR], sc[NR];
+        for (int r = 0; r < NR; ++r) {
+          const uint8_t* blk = w + r * rb + 210 * b;
+          const __m256i ql = load32(blk + 64 * half + 32 * (k & 1));
+          const __m256i qh = load32(blk + 128 + 32 * half);
+          const __m256i lo4 = _mm256_and_si256(k >> 1 ? _mm256_srli_epi16(ql, 4) : ql, m4);
+          const __m256i hi2 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
+          q6[r] = _mm256_or_si256(lo4, _mm256_slli_epi16(hi2, 4));
+          const int g = 8 * half + 2 * k;
+          sc[r] = _mm256_set_m128i(_mm_set1_epi16(scales[r][g + 1]), _mm_set1_epi16(scales[r][g]));
+        }
+        for (int c = 0; c < NC; ++c) {
+          const __m256i xq = load32(x[c].qk + 256 * b + 128 * half + 32 * k);
+          for (int r = 0; r < NR; ++r) is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(q6[r], xq), sc[r]);
+        }
+      }
+    acc.template add<false>(is, is, dw, dw, dx);
+  }
+  acc.store(y, ldy);
+}
+
+// Tiles of nr x nc (1..4 each) from the fixed-size kernels. On AVX2 (16 vector registers) the
+// weight rows go in pairs so the accumulators stay in registers.
+template <template <int, int> class K>
+RS_SIMD_TARGET void dispatch(const uint8_t* w, uint64_t rb, int nr, const ActRow* x, int nc, float* y, int64_t ldy) {
+  constexpr int kMaxR = RS_SIMD_VNNI ? 4 : 2;
+  for (int r = 0; r < nr; r += kMaxR) {
+    const int m = std::min(kMaxR, nr - r);
+    const uint8_t* wr = w + r * rb;
+    float* yr = y + r;
+#define RS_NC(R)                                                  \
+  switch (nc) {                                                   \
+    case 1: K<R, 1>::run(wr, rb, x, yr, ldy); break;              \
+    case 2: K<R, 2>::run(wr, rb, x, yr, ldy); break;              \
+    case 3: K<R, 3>::run(wr, rb, x, yr, ldy); break;              \
+    default: K<R, 4>::run(wr, rb, x, yr, ldy); break;             \
+  }
+    if (m == 4) { RS_NC(4) }
+    else if (m == 3) { RS_NC(3) }
+    else if (m == 2) { RS_NC(2) }
+    else { RS_NC(1) }
+#undef RS_NC
+  }
+}
+
+template <int R, int C> struct Q8_0T { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile32<Fmt::Q8_0, R, C>(w, rb, x, y, l); } };
+template <int R, int C> struct Q4_0T { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile32<Fmt::Q4_0, R, C>(w, rb, x, y, l); } };
+template <int R, int C> struct Q4_1T { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile32<Fmt::Q4_1, R, C>(w, rb, x, y, l); } };
+template <int R, int C> struct Q5_0T { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile32<Fmt::Q5_0, R, C>(w, rb, x, y, l); } };
+template <int R, int C> struct Q4_KT { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile_q4_k<R, C>(w, rb, x, y, l); } };
+template <int R, int C> struct Q6_KT { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t l) { tile_q6_k<R, C>(w, rb, x, y, l); } };
 
 #undef RS_INLINE
 
 }  // namespace
 
 const DotTable& table() {
-  static const DotTable t{dot_q8_0, dot_q4_0, dot_q4_1, dot_q5_0, dot_q4_k, dot_q6_k};
+  static const DotTable t{dispatch<Q8_0T>, dispatch<Q4_0T>, dispatch<Q4_1T>, dispatch<Q5_0T>, dispatch<Q4_KT>,
+                          dispatch<Q6_KT>};
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "core/error.h"
@@ -53,7 +54,7 @@ const detail::DotTable& table_of(Isa isa) {
   return t ? *t : detail::scalar_table();
 }
 
-detail::DotFn dot_fn(GgmlType t, const detail::DotTable& tab) {
+detail::TileFn tile_fn(GgmlType t, const detail::DotTable& tab) {
   switch (t) {
     case GgmlType::Q8_0: return tab.q8_0;
     case GgmlType::Q4_0: return tab.q4_0;
@@ -108,56 +109,114 @@ void set_isa(Isa isa) {
 
 // ------------------------------------------------------------------ activations
 
-void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* d, float* s, int16_t* sum16) {
+namespace {
+// round half to even, for |v| < 2^22: the float addition rounds (ggml's nearest_int trick,
+// ggml-quants.c; _mm256_round_ps(_MM_ROUND_NEAREST) gives the same), and it vectorises
+inline int32_t round_even(float v) {
+  const float t = v + 12582912.0f;  // 1.5 * 2^23
+  int32_t i;
+  std::memcpy(&i, &t, 4);
+  return (i & 0x007fffff) - 0x00400000;
+}
+inline float f16_round(float v) { return fp16_to_fp32(fp32_to_fp16(v)); }
+}  // namespace
+
+void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* d, float* s, int16_t* sum) {
   for (int64_t b = 0; b < n / kActBlock; ++b) {
     const float* xb = x + kActBlock * b;
     float amax = 0.0f;
     for (int j = 0; j < kActBlock; ++j) amax = std::max(amax, std::fabs(xb[j]));
-    // d = amax / 127, q = round(x / d) in [-127, 127] (ggml quantize_row_q8_0_ref's rule)
+    // ggml x86 quantize_row_q8_0 / q8_1: d = amax / 127 stored as f16, q = round(x * 127 / amax)
     const float db = amax / 127.0f;
-    const float id = db != 0.0f ? 1.0f / db : 0.0f;
-    int32_t sums[2] = {0, 0};
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int32_t qs[kActBlock];
+    for (int j = 0; j < kActBlock; ++j) qs[j] = round_even(xb[j] * id);
+    int32_t total = 0;
     for (int j = 0; j < kActBlock; ++j) {
-      const float v = std::round(xb[j] * id);
-      const int8_t qj = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
-      q[kActBlock * b + j] = qj;
-      sums[j / 16] += qj;
+      q[kActBlock * b + j] = static_cast<int8_t>(qs[j]);
+      total += qs[j];
     }
-    d[b] = db;
-    s[b] = db * static_cast<float>(sums[0] + sums[1]);
-    sum16[2 * b] = static_cast<int16_t>(sums[0]);
-    sum16[2 * b + 1] = static_cast<int16_t>(sums[1]);
+    d[b] = f16_round(db);
+    s[b] = f16_round(db * static_cast<float>(total));
+    sum[b] = static_cast<int16_t>(total);
   }
 }
+
+void quantize_row_q8k(const float* x, int64_t n, int8_t* q, float* d, int16_t* bsums) {
+  for (int64_t b = 0; b < n / kActBlockK; ++b) {
+    const float* xb = x + kActBlockK * b;
+    int8_t* qb = q + kActBlockK * b;
+    // ggml quantize_row_q8_K_ref: the first element of largest |x| maps to -127
+    float amax = 0.0f, mx = 0.0f;
+    for (int j = 0; j < kActBlockK; ++j) {
+      const float ax = std::fabs(xb[j]);
+      if (ax > amax) { amax = ax; mx = xb[j]; }
+    }
+    if (amax == 0.0f) {
+      d[b] = 0.0f;
+      std::fill(qb, qb + kActBlockK, int8_t{0});
+      std::fill(bsums + 16 * b, bsums + 16 * b + 16, int16_t{0});
+      continue;
+    }
+    const float iscale = -127.0f / mx;
+    int32_t qs[kActBlockK];
+    for (int j = 0; j < kActBlockK; ++j) qs[j] = std::min(127, round_even(iscale * xb[j]));
+    for (int g = 0; g < 16; ++g) {
+      int32_t t = 0;
+      for (int j = 0; j < 16; ++j) {
+        qb[16 * g + j] = static_cast<int8_t>(qs[16 * g + j]);
+        t += qs[16 * g + j];
+      }
+      bsums[16 * b + g] = static_cast<int16_t>(t);
+    }
+    d[b] = 1.0f / iscale;
+  }
+}
+
+bool uses_k_acts(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q6_K; }
 
 void ActRows::quantize(const float* x, int64_t B, int64_t n, int64_t ldx) {
   if (n <= 0 || n % kActBlock != 0)
     fail("quantize activations: row length ", n, " is not a positive multiple of ", kActBlock);
   B_ = B;
   n_ = n;
+  const bool k = n % kActBlockK == 0;
   const size_t N = static_cast<size_t>(B * n), NB = static_cast<size_t>(B * n / kActBlock);
-  if (q_.size() < N) q_.resize(N);
-  if (x_.size() < N) x_.resize(N);
-  if (d_.size() < NB) d_.resize(NB);
-  if (s_.size() < NB) s_.resize(NB);
-  if (sum16_.size() < 2 * NB) sum16_.resize(2 * NB);
+  auto grow = [](auto& v, size_t m) { if (v.size() < m) v.resize(m); };
+  grow(q_, N);
+  grow(x_, N);
+  grow(d_, NB);
+  grow(s_, NB);
+  grow(sum_, NB);
+  if (k) {
+    grow(qk_, N);
+    grow(dk_, N / kActBlockK);
+    grow(bsums_, N / 16);
+  }
+  const int64_t nb = n / kActBlock;
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t nb = n / kActBlock;
-    std::copy(x + b * ldx, x + b * ldx + n, x_.data() + b * n);
-    quantize_row_q8(x + b * ldx, n, q_.data() + b * n, d_.data() + b * nb, s_.data() + b * nb,
-                    sum16_.data() + 2 * b * nb);
+    const float* xb = x + b * ldx;
+    std::copy(xb, xb + n, x_.data() + b * n);
+    quantize_row_q8(xb, n, q_.data() + b * n, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb);
+    if (k) quantize_row_q8k(xb, n, qk_.data() + b * n, dk_.data() + b * (n / kActBlockK), bsums_.data() + b * (n / 16));
   }
 }
 
 ActRow ActRows::row(int64_t b) const {
   const int64_t nb = n_ / kActBlock;
-  return ActRow{n_, q_.data() + b * n_, d_.data() + b * nb, s_.data() + b * nb,
-                sum16_.data() + 2 * b * nb, x_.data() + b * n_};
+  ActRow r{n_, q_.data() + b * n_, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb,
+           nullptr, nullptr, nullptr, x_.data() + b * n_};
+  if (n_ % kActBlockK == 0) {
+    r.qk = qk_.data() + b * n_;
+    r.dk = dk_.data() + b * (n_ / kActBlockK);
+    r.bsums = bsums_.data() + b * (n_ / 16);
+  }
+  return r;
 }
 
 // ------------------------------------------------------------------ products
 
-bool has_integer_kernel(GgmlType t) { return dot_fn(t, detail::scalar_table()) != nullptr; }
+bool has_integer_kernel(GgmlType t) { return tile_fn(t, detail::scalar_table()) != nullptr; }
 
 bool matmul_supported(GgmlType t) { return has_integer_kernel(t) || ggml_type_dequant_supported(t); }
 
@@ -178,10 +237,21 @@ void matmul_rows(GgmlType t, const uint8_t* w, int64_t n, int64_t r0, int64_t r1
   for (int64_t b = 0; b < B; ++b)
     if (x[b].n != n) fail("quantised matmul: activation row ", b, " has ", x[b].n, " elements, weights ", n);
   const uint64_t row_bytes = ggml_row_bytes(t, n);
-  if (const detail::DotFn dot = dot_fn(t, table_of(isa))) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w + static_cast<uint64_t>(r) * row_bytes;
-      for (int64_t b = 0; b < B; ++b) y[b * ldy + r] = dot(wr, x[b]);
+  if (const detail::TileFn tile = tile_fn(t, table_of(isa))) {
+    if (uses_k_acts(t))
+      for (int64_t b = 0; b < B; ++b)
+        if (!x[b].qk) fail("quantised matmul: activation row ", b, " has no 256-block form (n ", n, ")");
+    // Tiles of 4 weight rows x 4 activation rows; activation rows in chunks that stay in the
+    // L2 cache (~512 KiB of int8) while every weight row passes over them.
+    const int64_t chunk = std::max<int64_t>(4, (int64_t{1} << 19) / n / 4 * 4);
+    for (int64_t c0 = 0; c0 < B; c0 += chunk) {
+      const int64_t c1 = std::min(B, c0 + chunk);
+      for (int64_t r = r0; r < r1; r += 4) {
+        const int nr = static_cast<int>(std::min<int64_t>(4, r1 - r));
+        const uint8_t* wr = w + static_cast<uint64_t>(r) * row_bytes;
+        for (int64_t c = c0; c < c1; c += 4)
+          tile(wr, row_bytes, nr, x + c, static_cast<int>(std::min<int64_t>(4, c1 - c)), y + c * ldy + r, ldy);
+      }
     }
     return;
   }

@@ -2,10 +2,13 @@
 // random blocks of every format, every instruction set this CPU has (forced one at a time),
 // batches and row ranges, the generic path, and the default model's own tensors.
 //
-// Bounds (quant_matmul.h): with x' = the dequantised 8-bit activations (d * q),
+// Bounds (quant_matmul.h): with x' = the dequantised 8-bit activations (d * q) of the form the
+// weight type reads (32-blocks, or 256-blocks for Q4_K / Q6_K),
 //   |y - W x'| <= 1e-5 * sum_j |W_j x'_j|                 (only f32 rounding differs)
-//   |y - W x | <= sum_b (d_b / 2) sum_{j in b} |W_j| + 1e-5 * sum_j |W_j x_j|   (rounding of x)
-// and two instruction sets agree to 1e-5 * sum_j |W_j x'_j|.
+//   |y - W x | <= sum_b 0.57 |d_b| sum_{j in b} |W_j| + 1e-5 * sum_j |W_j x_j|   (rounding of x:
+//                 half a step, plus the f16 rounding of the 32-blocks' d, < 2^-11 * 127 steps)
+// Two instruction sets agree to 1e-5 * sum_j |W_j x'_j| on the 32-block types and exactly on
+// the K-quants; a batch gives every row bit for bit the single row's result.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -79,51 +82,107 @@ std::vector<float> dequant_row(GgmlType t, const uint8_t* w, int64_t n) {
   return r;
 }
 
-std::vector<float> dequant_acts(const ActRow& a) {
+std::vector<float> dequant_acts(const ActRow& a, GgmlType t) {
   std::vector<float> x(a.n);
-  for (int64_t j = 0; j < a.n; ++j) x[j] = a.d[j / 32] * a.q[j];
+  for (int64_t j = 0; j < a.n; ++j) x[j] = uses_k_acts(t) ? a.dk[j / 256] * a.qk[j] : a.d[j / 32] * a.q[j];
   return x;
 }
+
+float act_scale(const ActRow& a, GgmlType t, int64_t j) { return std::fabs(uses_k_acts(t) ? a.dk[j / 256] : a.d[j / 32]); }
 
 struct Ref { double y, abs_sum, bound; };
 
 // y = W x in double, sum |W_j x_j|, and the activation-rounding bound sum_b d_b/2 sum |W_j|
-Ref reference(const std::vector<float>& w, const std::vector<float>& x, const ActRow& a) {
+Ref reference(const std::vector<float>& w, const std::vector<float>& x, const ActRow& a, GgmlType t) {
   Ref r{0, 0, 0};
   for (size_t j = 0; j < w.size(); ++j) {
     r.y += static_cast<double>(w[j]) * x[j];
     r.abs_sum += std::fabs(static_cast<double>(w[j]) * x[j]);
-    r.bound += a.d[j / 32] / 2.0 * std::fabs(w[j]);
+    r.bound += 0.57 * act_scale(a, t, static_cast<int64_t>(j)) * std::fabs(w[j]);
   }
   return r;
+}
+
+// Q4_1 reads ggml's Q8_1 block sum s = f16(unrounded d * sum q), not d * sum q: the part of W x'
+// that the product takes from s instead, sum_b m_b (s_b - d_b sum_b)
+double q8_1_sum_term(GgmlType t, const uint8_t* w_row, const ActRow& a) {
+  if (t != GgmlType::Q4_1) return 0.0;
+  double v = 0.0;
+  for (int64_t b = 0; b < a.n / 32; ++b) {
+    uint16_t m;
+    std::memcpy(&m, w_row + 20 * b + 2, 2);
+    v += static_cast<double>(fp16_to_fp32(m)) * (a.s[b] - static_cast<double>(a.d[b]) * a.sum[b]);
+  }
+  return v;
 }
 
 std::string type_isa(GgmlType t, Isa i) { return std::string(ggml_type_name(t)) + " / " + isa_name(i); }
 
 }  // namespace
 
-TEST(QuantizeActs, KnownBlock) {
+// ggml's x86 quantize_row_q8_0 / q8_1: q = round half to even of x * 127 / amax, d and s in f16
+TEST(QuantizeActs, KnownBlock32) {
   std::vector<float> x(32, 0.0f);
-  x[0] = 2.54f;   // amax -> d = 0.02
-  x[1] = -1.0f;   // -50
-  x[2] = 0.011f;  // 0.55 -> 1 (round half away)
-  x[17] = 0.01f;  // 0.5 -> 1
+  x[0] = 127.0f;  // amax -> d = 1
+  x[1] = -50.0f;
+  x[2] = 2.5f;    // tie -> 2 (even)
+  x[3] = 3.5f;    // tie -> 4
+  x[17] = -2.5f;  // tie -> -2
   int8_t q[32];
   float d, s;
-  int16_t s16[2];
-  quantize_row_q8(x.data(), 32, q, &d, &s, s16);
-  EXPECT_FLOAT_EQ(d, 2.54f / 127.0f);
+  int16_t sum;
+  quantize_row_q8(x.data(), 32, q, &d, &s, &sum);
+  EXPECT_EQ(d, 1.0f);
   EXPECT_EQ(q[0], 127);
   EXPECT_EQ(q[1], -50);
-  EXPECT_EQ(q[2], 1);
-  EXPECT_EQ(q[17], 1);
-  EXPECT_EQ(s16[0], 127 - 50 + 1);
-  EXPECT_EQ(s16[1], 1);
-  EXPECT_FLOAT_EQ(s, d * (127 - 50 + 1 + 1));
+  EXPECT_EQ(q[2], 2);
+  EXPECT_EQ(q[3], 4);
+  EXPECT_EQ(q[17], -2);
+  EXPECT_EQ(sum, 127 - 50 + 2 + 4 - 2);
+  EXPECT_EQ(s, 81.0f);
+  // d is stored rounded to f16 (1/127 is not an f16), and s = f16(d * sum) from the unrounded d
+  x.assign(32, 0.0f);
+  x[0] = 1.0f;
+  x[1] = 1.0f;
+  quantize_row_q8(x.data(), 32, q, &d, &s, &sum);
+  EXPECT_EQ(d, fp16_to_fp32(fp32_to_fp16(1.0f / 127.0f)));
+  EXPECT_NE(d, 1.0f / 127.0f);
+  EXPECT_EQ(s, fp16_to_fp32(fp32_to_fp16(254.0f / 127.0f)));
   std::vector<float> zero(32, 0.0f);
-  quantize_row_q8(zero.data(), 32, q, &d, &s, s16);
+  quantize_row_q8(zero.data(), 32, q, &d, &s, &sum);
   EXPECT_EQ(d, 0.0f);
   EXPECT_EQ(q[5], 0);
+}
+
+// ggml quantize_row_q8_K_ref: the first element of largest |x| maps to -127, d = 1 / iscale
+TEST(QuantizeActs, KnownBlockK) {
+  std::vector<float> x(512, 0.0f);
+  x[0] = 127.0f;   // max: iscale = -1, d = -1
+  x[1] = 2.5f;     // -2.5 -> -2
+  x[2] = -3.5f;    // 3.5 -> 4
+  x[5] = -127.0f;  // as large, but later: max stays x[0]
+  x[20] = 1.0f;    // group 1
+  int8_t q[512];
+  float d[2];
+  int16_t bs[32];
+  quantize_row_q8k(x.data(), 512, q, d, bs);
+  EXPECT_EQ(d[0], -1.0f);
+  EXPECT_EQ(q[0], -127);
+  EXPECT_EQ(q[1], -2);
+  EXPECT_EQ(q[2], 4);
+  EXPECT_EQ(q[5], 127);
+  EXPECT_EQ(q[20], -1);
+  EXPECT_EQ(bs[0], -127 - 2 + 4 + 127);
+  EXPECT_EQ(bs[1], -1);
+  EXPECT_EQ(d[1], 0.0f);  // an all-zero block
+  EXPECT_EQ(q[300], 0);
+  EXPECT_EQ(bs[20], 0);
+  // a row whose length is not a multiple of 256 has only the 32-block form
+  ActRows acts;
+  acts.quantize(x.data(), 1, 96, 96);
+  EXPECT_EQ(acts.row(0).qk, nullptr);
+  acts.quantize(x.data(), 1, 512, 512);
+  EXPECT_NE(acts.row(0).qk, nullptr);
 }
 
 TEST(QuantMatmul, IsaDetectionIsConsistent) {
@@ -146,18 +205,23 @@ TEST(QuantMatmul, RandomBlocksAgreeWithDequantisedProduct) {
       ActRows acts;
       acts.quantize(x.data(), 1, n, n);
       const ActRow a = acts.row(0);
-      const auto xq = dequant_acts(a);
+      const auto xq = dequant_acts(a, t);
       for (int64_t r = 0; r < rows; ++r) {
         const uint8_t* wr = w.data() + r * ggml_row_bytes(t, n);
         const auto wd = dequant_row(t, wr, n);
-        const Ref tight = reference(wd, xq, a), exact = reference(wd, x, a);
+        Ref tight = reference(wd, xq, a, t);
+        tight.y += q8_1_sum_term(t, wr, a);
+        const Ref exact = reference(wd, x, a, t);
         float y_scalar = 0;
         for (Isa isa : isas()) {
           const float y = dot_row(t, wr, a, isa);
           if (isa == Isa::Scalar) y_scalar = y;
           ASSERT_LE(std::fabs(y - tight.y), 1e-5 * tight.abs_sum + 1e-30) << type_isa(t, isa) << " n " << n;
           ASSERT_LE(std::fabs(y - exact.y), exact.bound + 1e-5 * exact.abs_sum) << type_isa(t, isa);
-          ASSERT_LE(std::fabs(y - y_scalar), 1e-5 * tight.abs_sum + 1e-30) << type_isa(t, isa) << " vs scalar";
+          if (uses_k_acts(t))
+            ASSERT_EQ(y, y_scalar) << type_isa(t, isa) << " vs scalar (same f32 steps)";
+          else
+            ASSERT_LE(std::fabs(y - y_scalar), 1e-5 * tight.abs_sum + 1e-30) << type_isa(t, isa) << " vs scalar";
         }
       }
     }
@@ -182,7 +246,7 @@ TEST(QuantMatmul, ExtremeBlocksDoNotSaturate) {
       ActRows acts;
       acts.quantize(x.data(), 1, n, n);
       const auto wd = dequant_row(t, w.data(), n);
-      const Ref exact = reference(wd, x, acts.row(0));
+      const Ref exact = reference(wd, x, acts.row(0), t);
       for (Isa isa : isas()) {
         const float y = dot_row(t, w.data(), acts.row(0), isa);
         EXPECT_LE(std::fabs(y - exact.y), 1e-5 * exact.abs_sum) << type_isa(t, isa) << " sign " << sgn;
@@ -191,32 +255,39 @@ TEST(QuantMatmul, ExtremeBlocksDoNotSaturate) {
   }
 }
 
-TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDots) {
+// Tiles (4 weight rows x 4 activation rows, activation chunks): every batch size and row range
+// gives each output bit for bit the single dot's value, on every instruction set.
+TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDotsExactly) {
   std::mt19937 rng(11);
   for (GgmlType t : kIntegerTypes) {
-    const int64_t n = 512, rows = 13, B = 3;
-    auto w = random_weights(t, rows, n, rng);
-    std::vector<float> x;
-    for (int b = 0; b < B; ++b) {
-      auto xb = random_acts(n, rng);
-      x.insert(x.end(), xb.begin(), xb.end());
-    }
-    ActRows acts;
-    acts.quantize(x.data(), B, n, n);
-    std::vector<ActRow> rows_v;
-    for (int b = 0; b < B; ++b) rows_v.push_back(acts.row(b));
-    for (Isa isa : isas()) {
-      std::vector<float> y(B * rows, -1.0f);
-      matmul_rows(t, w.data(), n, 2, 11, rows_v.data(), B, y.data(), rows, isa);
-      for (int b = 0; b < B; ++b)
-        for (int64_t r = 0; r < rows; ++r) {
-          if (r < 2 || r >= 11) {
-            EXPECT_EQ(y[b * rows + r], -1.0f) << "row outside the range written";
-            continue;
-          }
-          EXPECT_EQ(y[b * rows + r], dot_row(t, w.data() + r * ggml_row_bytes(t, n), rows_v[b], isa))
-              << type_isa(t, isa);
+    // n = 8192: an activation chunk is 64 rows, so B = 70 crosses a chunk boundary
+    for (auto [n, B] : {std::pair<int64_t, int64_t>{512, 1}, {512, 3}, {512, 4}, {512, 6}, {512, 9}, {8192, 70}}) {
+      const int64_t rows = 13;
+      auto w = random_weights(t, rows, n, rng);
+      std::vector<float> x;
+      for (int64_t b = 0; b < B; ++b) {
+        auto xb = random_acts(n, rng);
+        x.insert(x.end(), xb.begin(), xb.end());
+      }
+      ActRows acts;
+      acts.quantize(x.data(), B, n, n);
+      std::vector<ActRow> rows_v;
+      for (int64_t b = 0; b < B; ++b) rows_v.push_back(acts.row(b));
+      for (Isa isa : isas()) {
+        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{2, 11}, {0, 13}, {5, 6}}) {
+          std::vector<float> y(B * rows, -1.0f);
+          matmul_rows(t, w.data(), n, r0, r1, rows_v.data(), B, y.data(), rows, isa);
+          for (int64_t b = 0; b < B; ++b)
+            for (int64_t r = 0; r < rows; ++r) {
+              if (r < r0 || r >= r1) {
+                ASSERT_EQ(y[b * rows + r], -1.0f) << "row outside the range written";
+                continue;
+              }
+              ASSERT_EQ(y[b * rows + r], dot_row(t, w.data() + r * ggml_row_bytes(t, n), rows_v[b], isa))
+                  << type_isa(t, isa) << " n " << n << " B " << B << " b " << b << " r " << r;
+            }
         }
+      }
     }
   }
 }
@@ -232,7 +303,7 @@ TEST(QuantMatmul, GenericPathUsesExactActivations) {
     EXPECT_FALSE(has_integer_kernel(t));
     for (int r = 0; r < 2; ++r) {
       const uint8_t* wr = w.data() + r * ggml_row_bytes(t, n);
-      const Ref exact = reference(dequant_row(t, wr, n), x, acts.row(0));
+      const Ref exact = reference(dequant_row(t, wr, n), x, acts.row(0), t);
       EXPECT_LE(std::fabs(dot_row(t, wr, acts.row(0), Isa::Scalar) - exact.y), 1e-5 * exact.abs_sum);
     }
   }
@@ -268,13 +339,15 @@ TEST(QuantMatmul, DefaultModelTensorsAgreeWithDequantisedProduct) {
     ActRows acts;
     acts.quantize(x.data(), 1, n, n);
     const ActRow a = acts.row(0);
-    const auto xq = dequant_acts(a);
+    const auto xq = dequant_acts(a, ti->type);
     for (Isa isa : isas()) {
       std::vector<float> y(rows);
       matmul_rows(ti->type, ti->data, n, 0, rows, &a, 1, y.data(), rows, isa);
       for (int64_t r = 0; r < rows; ++r) {
         const auto wd = dequant_row(ti->type, ti->data + r * ggml_row_bytes(ti->type, n), n);
-        const Ref tight = reference(wd, xq, a), exact = reference(wd, x, a);
+        Ref tight = reference(wd, xq, a, ti->type);
+        tight.y += q8_1_sum_term(ti->type, ti->data + r * ggml_row_bytes(ti->type, n), a);
+        const Ref exact = reference(wd, x, a, ti->type);
         ASSERT_LE(std::fabs(y[r] - tight.y), 1e-5 * tight.abs_sum) << name << " row " << r << " " << isa_name(isa);
         ASSERT_LE(std::fabs(y[r] - exact.y), exact.bound + 1e-5 * exact.abs_sum) << name << " row " << r;
       }
