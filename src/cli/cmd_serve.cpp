@@ -117,6 +117,10 @@ Registrar reg{
                      "Generation requests waiting or running at once; more get 503 with Retry-After")
           ->check(CLI::Range(1, 4096))
           ->capture_default_str();
+      sub.add_option("--max-batch", o->serve.max_batch,
+                     "Sequences decoded together (continuous batching); more wait in the queue")
+          ->check(CLI::Range(1, 256))
+          ->capture_default_str();
       sub.add_option("--grace-seconds", o->serve.grace_seconds,
                      "On SIGTERM/SIGINT: seconds in-flight requests may still run before they are cut short")
           ->capture_default_str();
@@ -124,7 +128,7 @@ Registrar reg{
           "Routes: GET /health, GET /metrics (Prometheus text), GET /v1/models, POST /v1/completions,\n"
           "POST /v1/chat/completions (stream, max_tokens, temperature, top_p, seed, stop, logprobs).\n"
           "--weights auto is native (quantised kernels) for serving, dequant with --spectral-calibration.\n"
-          "One decode worker runs the requests in arrival order; others wait in the queue.\n"
+          "Concurrent requests share decode steps (up to --max-batch); others wait in the queue.\n"
           "SIGTERM or SIGINT: stop accepting, finish in-flight requests (--grace-seconds), exit 0.\n"
           "Examples:\n"
           "  reasonscope serve --port 8080\n"

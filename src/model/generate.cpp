@@ -84,6 +84,59 @@ void check_prompt_fits(const ModelConfig& cfg, size_t n_tokens, const std::strin
          " exceed the model's context of ", cfg.n_ctx_train, " tokens (", cfg.source, ")");
 }
 
+// ---------------------------------------------------------------- one sequence
+
+SequenceTracker::SequenceTracker(const ModelConfig& cfg, const tok::Tokenizer* tokenizer,
+                                 std::vector<int64_t> prompt, const GenerateOptions& opts)
+    : tok_(tokenizer),
+      stop_ids_(opts.stop_ids),
+      caller_stop_ids_(opts.stop_ids),
+      max_new_tokens_(opts.max_new_tokens),
+      n_ctx_(cfg.n_ctx_train),
+      stream_(opts.stop_strings) {
+  if (opts.stop_at_eos && tokenizer) {
+    if (tokenizer->eos_id() >= 0) stop_ids_.push_back(tokenizer->eos_id());
+    if (tokenizer->eot_id() >= 0) stop_ids_.push_back(tokenizer->eot_id());
+  }
+  gen_.prompt = std::move(prompt);
+  if (max_new_tokens_ <= 0) end("max_new_tokens");
+}
+
+std::string SequenceTracker::end(const std::string& reason, int64_t token) {
+  if (done()) return {};
+  gen_.stop_reason = reason;
+  gen_.stop_token = token;
+  if (!tok_) return {};
+  std::string rest = stream_.finish();
+  gen_.text = stream_.text();
+  return rest;
+}
+
+SequenceTracker::Pushed SequenceTracker::push(int64_t id) {
+  Pushed out;
+  if (done()) return out;
+  auto has = [](const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  if (has(stop_ids_, id)) {
+    const bool is_eos = tok_ && (id == tok_->eos_id() || id == tok_->eot_id()) && !has(caller_stop_ids_, id);
+    out.text = end(is_eos ? "eos" : "stop_id", id);
+    return out;
+  }
+  out.kept = true;
+  gen_.tokens.push_back(id);
+  if (tok_) {
+    out.text = stream_.push(tok_->token_text(static_cast<int32_t>(id)));
+    if (stream_.stopped()) {
+      out.text += end("stop_string");
+      return out;
+    }
+  }
+  if (static_cast<int64_t>(gen_.tokens.size()) >= max_new_tokens_)
+    out.text += end("max_new_tokens");
+  else if (n_ctx_ > 0 && static_cast<int64_t>(gen_.prompt.size() + gen_.tokens.size()) >= n_ctx_)
+    out.text += end("context");
+  return out;
+}
+
 // ---------------------------------------------------------------- generation
 
 namespace {
@@ -122,44 +175,25 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
         fail(what, ": token id ", id, " is outside the vocabulary [0, ", cfg.n_vocab, ")");
   }
 
-  // Stop ids: EOS/EOT from the tokenizer plus the caller's.
-  std::vector<int64_t> stop_ids = opts.stop_ids;
-  if (opts.stop_at_eos && tokenizer) {
-    if (tokenizer->eos_id() >= 0) stop_ids.push_back(tokenizer->eos_id());
-    if (tokenizer->eot_id() >= 0) stop_ids.push_back(tokenizer->eot_id());
-  }
   int64_t pad_id = opts.pad_id;
   if (pad_id < 0 && tokenizer) pad_id = tokenizer->pad_id() >= 0 ? tokenizer->pad_id() : tokenizer->eos_id();
   if (pad_id < 0) pad_id = 0;
 
   const int64_t B = static_cast<int64_t>(prompts.size());
-  std::vector<Generation> out(B);
-  std::vector<TextStream> streams;
-  for (int64_t r = 0; r < B; ++r) {
-    out[r].prompt = prompts[r];
-    streams.emplace_back(opts.stop_strings);
-  }
-  std::vector<char> done(B, 0);
-  int64_t n_done = 0;
-  auto finish_row = [&](int64_t r, const std::string& reason, int64_t token) {
-    if (done[r]) return;
-    done[r] = 1;
-    ++n_done;
-    out[r].stop_reason = reason;
-    out[r].stop_token = token;
-    if (tokenizer) {
-      std::string rest = streams[r].finish();
-      if (opts.on_text && !rest.empty()) opts.on_text(r, rest);
-      out[r].text = streams[r].text();
-    }
+  std::vector<SequenceTracker> rows;
+  rows.reserve(static_cast<size_t>(B));
+  for (int64_t r = 0; r < B; ++r) rows.emplace_back(cfg, tokenizer, prompts[r], opts);
+  auto n_done = [&] {
+    return static_cast<int64_t>(std::count_if(rows.begin(), rows.end(), [](const SequenceTracker& t) { return t.done(); }));
+  };
+  auto emit = [&](int64_t r, const std::string& text) {
+    if (opts.on_text && !text.empty()) opts.on_text(r, text);
   };
 
   GenerateStats st;
   for (const auto& p : prompts) st.prompt_tokens += static_cast<int64_t>(p.size());
   at::NoGradGuard no_grad;
   Sampler sampler(opts.sampling);
-  if (opts.max_new_tokens == 0)
-    for (int64_t r = 0; r < B; ++r) finish_row(r, "max_new_tokens", -1);
 
   // Full sequences (prompt + generated) for the no-cache mode and the context check.
   std::vector<std::vector<int64_t>> seqs = prompts;
@@ -175,7 +209,7 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
   if (opts.use_cache) fo.cache = &cache;
 
   at::Tensor logits;  // [B, V] for the next token
-  if (n_done < B) {
+  if (n_done() < B) {
     const auto t0 = Clock::now();
     if (opts.use_cache) {
       Batch b = make_batch(prompts, pad_id, m.device());
@@ -187,45 +221,30 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
   }
 
   const auto t_decode = Clock::now();
-  for (int64_t step = 0; n_done < B; ++step) {
+  for (int64_t step = 0; n_done() < B; ++step) {
     if (opts.cancel && opts.cancel()) {
-      for (int64_t r = 0; r < B; ++r) finish_row(r, "cancelled", -1);
+      for (int64_t r = 0; r < B; ++r) emit(r, rows[r].end("cancelled"));
       break;
     }
     if (opts.on_logits) opts.on_logits(logits);
     at::Tensor next = sampler.sample(logits);  // [B] int64 CPU
     const int64_t* nx = next.data_ptr<int64_t>();
     for (int64_t r = 0; r < B; ++r) {
-      if (done[r]) continue;
+      if (rows[r].done()) continue;
       const int64_t id = nx[r];
       ++st.generated_tokens;
-      if (std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) {
-        const bool is_eos = tokenizer && (id == tokenizer->eos_id() || id == tokenizer->eot_id()) &&
-                            std::find(opts.stop_ids.begin(), opts.stop_ids.end(), id) == opts.stop_ids.end();
-        finish_row(r, is_eos ? "eos" : "stop_id", id);
-        continue;
+      const SequenceTracker::Pushed p = rows[r].push(id);
+      if (p.kept) {
+        seqs[r].push_back(id);
+        if (opts.on_token) opts.on_token(r, id);
       }
-      out[r].tokens.push_back(id);
-      seqs[r].push_back(id);
-      if (opts.on_token) opts.on_token(r, id);
-      if (tokenizer) {
-        std::string piece = streams[r].push(tokenizer->token_text(static_cast<int32_t>(id)));
-        if (opts.on_text && !piece.empty()) opts.on_text(r, piece);
-        if (streams[r].stopped()) {
-          finish_row(r, "stop_string", -1);
-          continue;
-        }
-      }
-      if (static_cast<int64_t>(out[r].tokens.size()) >= opts.max_new_tokens)
-        finish_row(r, "max_new_tokens", -1);
-      else if (cfg.n_ctx_train > 0 && static_cast<int64_t>(seqs[r].size()) >= cfg.n_ctx_train)
-        finish_row(r, "context", -1);
+      emit(r, p.text);
     }
-    if (n_done == B) break;
+    if (n_done() == B) break;
     // Finished rows keep stepping with a pad token (their outputs are ignored) so the batch,
     // the cache and any per-row intervention tensors keep their shapes.
     std::vector<int64_t> feed(B);
-    for (int64_t r = 0; r < B; ++r) feed[r] = done[r] ? pad_id : nx[r];
+    for (int64_t r = 0; r < B; ++r) feed[r] = rows[r].done() ? pad_id : nx[r];
     if (opts.use_cache) {
       at::Tensor step_tokens = at::tensor(feed, at::kLong).view({B, 1}).to(m.device());
       logits = forward(m, step_tokens, at::Tensor(), fo).select(1, 0);
@@ -236,9 +255,9 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
     ++st.steps;
   }
   st.decode_seconds = seconds_since(t_decode);
-  if (tokenizer)
-    for (int64_t r = 0; r < B; ++r) out[r].text = streams[r].text();
   if (stats) *stats = st;
+  std::vector<Generation> out;
+  for (const SequenceTracker& t : rows) out.push_back(t.generation());
   return out;
 }
 

@@ -96,6 +96,33 @@ struct GenerateStats {
   double decode_seconds = 0.0;
 };
 
+// One sequence's end conditions and text in a decode loop, shared by rs::generate and the
+// server's batched loop (serve/server.cpp): stop ids (the tokenizer's EOS and EOT when
+// opts.stop_at_eos, plus opts.stop_ids), stop strings (TextStream), opts.max_new_tokens and the
+// model's context. The caller samples; push() takes each sampled id.
+class SequenceTracker {
+ public:
+  // tokenizer may be null: no text, no stop strings, no EOS/EOT defaults.
+  SequenceTracker(const ModelConfig& cfg, const tok::Tokenizer* tokenizer, std::vector<int64_t> prompt,
+                  const GenerateOptions& opts);
+  struct Pushed {
+    bool kept = false;  // the id is part of the output (false: a stop id, or already done)
+    std::string text;   // text newly safe to show, with what an ending released
+  };
+  Pushed push(int64_t id);
+  // Ends the sequence now ("cancelled", "max_new_tokens"); returns the text held back until now.
+  std::string end(const std::string& reason, int64_t token = -1);
+  bool done() const { return !gen_.stop_reason.empty(); }
+  const Generation& generation() const { return gen_; }
+
+ private:
+  const tok::Tokenizer* tok_;
+  std::vector<int64_t> stop_ids_, caller_stop_ids_;
+  int64_t max_new_tokens_, n_ctx_;
+  TextStream stream_;
+  Generation gen_;
+};
+
 // prompts: token ids per row (not empty, each shorter than the model's context). tokenizer may
 // be null when no text, stop strings or EOS defaults are needed. Throws rs::Error for an empty
 // prompt, a prompt longer than the context, stop strings without a tokenizer.

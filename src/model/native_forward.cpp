@@ -22,6 +22,7 @@
 #include "kernels/vec_f32.h"
 #include "model/model.h"
 #include "model/native.h"
+#include "model/native_detail.h"
 
 namespace rs {
 namespace {
@@ -55,11 +56,7 @@ Workspace& workspace() {
 }
 
 // y = x W^T for one or more matrices sharing the input (one parallel loop over all their rows).
-struct Product {
-  const QuantMatrix* w;
-  float* y;  // [BT, w->rows], row stride ldy
-  int64_t ldy;
-};
+using native_detail::Product;
 
 void quantize_rows(Workspace& ws, const float* x, int64_t n_rows, int64_t n) {
   ws.acts.quantize(x, n_rows, n, n);
@@ -151,6 +148,59 @@ void grow_cache(KVCache& cache, const ModelConfig& c, int64_t B, int64_t needed)
 }
 
 }  // namespace
+
+// The entry points batch_decode.cpp shares (native_detail.h).
+namespace native_detail {
+
+kernels::ThreadPool& pool() { return rs::pool(); }
+
+void matmuls(const float* x, int64_t rows, int64_t n, std::initializer_list<Product> ps) {
+  Workspace& ws = workspace();
+  quantize_rows(ws, x, rows, n);
+  products(ws, ps);
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t n, double eps) {
+  rs::rms_norm(x, w, y, rows, n, eps);
+}
+
+void add_bias(float* y, const at::Tensor& bias, int64_t rows, int64_t n) { rs::add_bias(y, bias, rows, n); }
+
+void grow_cache(KVCache& cache, const ModelConfig& c, int64_t B, int64_t needed) {
+  rs::grow_cache(cache, c, B, needed);
+}
+
+void attend(const float* qv, const float* kb, const float* vb, const int64_t* key_mask, int64_t first,
+            int64_t self, int64_t dh, float scale, float* scores, float* zv) {
+  float mx = -INFINITY;
+  for (int64_t j = first; j <= self; ++j) {
+    const bool ok = j == self || key_mask[j] != 0;
+    scores[j] = ok ? kernels::dot_f32(qv, kb + j * dh, dh) * scale : -INFINITY;
+    mx = std::max(mx, scores[j]);
+  }
+  float sum = 0.0f;
+  for (int64_t j = first; j <= self; ++j) {
+    scores[j] = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+    sum += scores[j];
+  }
+  std::fill(zv, zv + dh, 0.0f);
+  const float inv = 1.0f / sum;
+  for (int64_t j = first; j <= self; ++j)
+    if (scores[j] != 0.0f) kernels::axpy_f32(scores[j] * inv, vb + j * dh, zv, dh);
+}
+
+void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    // SiLU(g) = g sigmoid(g); GELU(tanh approximation) for gemma-style configs
+    const float a = c.activation == Activation::SiLU
+                        ? g / (1.0f + std::exp(-g))
+                        : 0.5f * g * (1.0f + std::tanh(0.7978845608f * (g + 0.044715f * g * g * g)));
+    gate[i] = a * up[i];
+  }
+}
+
+}  // namespace native_detail
 
 at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at::Tensor& mask_in,
                           const ForwardOptions& o) {
@@ -335,21 +385,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
           const float* qv = q + ((b * T + t) * H + h) * dh;
           float* zv = z + ((b * T + t) * H + h) * dh;
           const int64_t self = past + t, first = window > 0 ? std::max<int64_t>(0, self - window + 1) : 0;
-          float mx = -INFINITY;
-          for (int64_t j = first; j <= self; ++j) {
-            const bool ok = j == self || key_mask[b * K + j] != 0;
-            scores[j] = ok ? kernels::dot_f32(qv, kb + j * dh, dh) * q_scale : -INFINITY;
-            mx = std::max(mx, scores[j]);
-          }
-          float sum = 0.0f;
-          for (int64_t j = first; j <= self; ++j) {
-            scores[j] = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
-            sum += scores[j];
-          }
-          std::fill(zv, zv + dh, 0.0f);
-          const float inv = 1.0f / sum;
-          for (int64_t j = first; j <= self; ++j)
-            if (scores[j] != 0.0f) kernels::axpy_f32(scores[j] * inv, vb + j * dh, zv, dh);
+          native_detail::attend(qv, kb, vb, key_mask + b * K, first, self, dh, q_scale, scores.data(), zv);
         }
       }
     });
@@ -370,14 +406,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     add_bias(gate, lw.gate_bias, BT, F);
     add_bias(up, lw.up_bias, BT, F);
     hk.run(HookPoint::mlp_pre, l, gate, {B, T, F});
-    for (int64_t i = 0; i < BT * F; ++i) {
-      const float g = gate[i];
-      // SiLU(g) = g sigmoid(g); GELU(tanh approximation) for gemma-style configs
-      const float a = c.activation == Activation::SiLU
-                          ? g / (1.0f + std::exp(-g))
-                          : 0.5f * g * (1.0f + std::tanh(0.7978845608f * (g + 0.044715f * g * g * g)));
-      gate[i] = a * up[i];
-    }
+    native_detail::gated_activation(c, gate, up, BT * F);
     hk.run(HookPoint::mlp_post, l, gate, {B, T, F});
     quantize_rows(ws, gate, BT, F);
     products(ws, {{&w.down, hbuf, D}});

@@ -1,16 +1,19 @@
-// The HTTP side of `reasonscope serve` (server.h): routes, the job queue, the decode worker,
-// server-sent events, /metrics and the graceful stop. The maths is rs::generate (the one decode
-// loop), steer::add_steering and spectral::analyse_tokens, as the CLI commands use them.
+// The HTTP side of `reasonscope serve` (server.h): routes, the job queue, the batching decode
+// worker, server-sent events, /metrics and the graceful stop. The maths is rs::forward (prefill),
+// rs::decode_step (batched decode), rs::Sampler and rs::SequenceTracker (as rs::generate),
+// steer::add_steering and spectral::analyse_tokens, as the CLI commands use them.
 #include "serve/server.h"
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cmath>
 #include <ctime>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -22,6 +25,7 @@
 #include "methods/spectral/names.h"
 #include "methods/spectral/runner.h"
 #include "methods/steer/steering.h"
+#include "model/batch_decode.h"
 #include "model/generate.h"
 
 namespace rs::serve {
@@ -70,6 +74,7 @@ struct Metrics {
   Histogram ttft{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
   Histogram per_token{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
   Histogram duration{{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}};
+  Histogram batch{{1, 2, 4, 8, 16, 32, 64}};  // sequences per decode step
 };
 
 // ---------------------------------------------------------------- jobs
@@ -117,6 +122,31 @@ struct Job {
 
 std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
+// A request the decode worker is running: its own KV cache, hooks (steering), sampler and end
+// conditions (rs::SequenceTracker, as rs::generate), and what its stream has sent so far.
+struct Seq {
+  Seq(const ModelConfig& cfg, const tok::Tokenizer* tok, std::shared_ptr<Job> j, const GenerateOptions& go)
+      : job(std::move(j)), sampler(go.sampling), tracker(cfg, tok, job->ids, go) {}
+  std::shared_ptr<Job> job;
+  std::unique_ptr<Hooks> hooks;  // null: no steering
+  KVCache cache;
+  Sampler sampler;
+  SequenceTracker tracker;
+  at::Tensor logits;             // [1, V]: the next token's
+  int64_t next = 0;              // the token the next decode step feeds
+  int64_t n_generated = 0, n_kept = 0;
+  std::vector<TokenLogprob> lps;
+  size_t lp_sent = 0, text_sent = 0;
+  bool failed = false;
+  Clock::time_point t_start = Clock::now(), t_last = t_start;
+
+  json chunk(const std::string& model, json choice) const {
+    choice["index"] = 0;
+    return json{{"id", job->id}, {"object", job->req.chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", job->created}, {"model", model}, {"choices", json::array({choice})}};
+  }
+};
+
 const char* finish_reason(const std::string& stop_reason) {
   if (stop_reason == "eos" || stop_reason == "stop_id" || stop_reason == "stop_string") return "stop";
   return "length";  // max_new_tokens, context, cancelled
@@ -158,13 +188,26 @@ class Server {
 
   // ---- the worker
   void worker_loop();
-  void run_job(Job& job);
+  std::unique_ptr<Seq> start(const std::shared_ptr<Job>& job);
+  void advance(Seq& seq, const at::Tensor& logits);
+  void emit(Seq& seq, const std::string& text);
+  void complete(Seq& seq);
+  void fail_job(Job& job, const std::exception& e);
+  // A sequence is about to be answered: it no longer counts as running (before the client can
+  // see the answer, so /metrics right after it never counts it).
+  void leave() {
+    {
+      std::lock_guard<std::mutex> lk(qmu_);
+      if (active_ > 0) --active_;
+    }
+    qcv_.notify_all();
+  }
   json logprobs_json(const Job& job, const std::vector<TokenLogprob>& lps, size_t from, size_t to,
                      size_t text_offset) const;
   json verify(const Job& job, const std::string& completion);
   size_t in_flight() {
     std::lock_guard<std::mutex> lk(qmu_);
-    return queue_.size() + (running_ ? 1 : 0);
+    return queue_.size() + active_;
   }
 
   const Model& model_;
@@ -177,7 +220,7 @@ class Server {
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<std::shared_ptr<Job>> queue_;
-  std::shared_ptr<Job> running_;
+  size_t active_ = 0;  // sequences the worker holds (admitted, not yet answered)
   bool stop_worker_ = false;
   std::atomic<bool> shutting_down_{false};  // no new requests
   std::atomic<bool> hard_stop_{false};      // grace period over: cancel everything
@@ -300,7 +343,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     job->seed = r.seed ? *r.seed : opts_.seed + n;
     {
       std::lock_guard<std::mutex> lk(qmu_);
-      if (static_cast<int>(queue_.size() + (running_ ? 1 : 0)) >= opts_.max_queue)
+      if (static_cast<int>(queue_.size() + active_) >= opts_.max_queue)
         throw ApiError(503, "server_overloaded", "", "too many requests in flight (--max-queue " +
                                                          std::to_string(opts_.max_queue) + "); retry later");
       queue_.push_back(job);
@@ -348,36 +391,77 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
 
 // ---------------------------------------------------------------- the worker
 
+// Continuous batching: every turn admits waiting requests (up to --max-batch sequences, each
+// prefilled alone into its own KV cache), takes one token for every sequence, answers and drops
+// those that ended (or whose client went away), and runs one decode step over all the others
+// together (model/batch_decode.h).
 void Server::worker_loop() {
+  std::vector<std::unique_ptr<Seq>> active;
   for (;;) {
-    std::shared_ptr<Job> job;
+    std::vector<std::shared_ptr<Job>> admitted;
     {
       std::unique_lock<std::mutex> lk(qmu_);
-      qcv_.wait(lk, [&] { return !queue_.empty() || stop_worker_; });
-      if (queue_.empty()) return;
-      job = queue_.front();
-      queue_.pop_front();
-      running_ = job;
-    }
-    try {
-      run_job(*job);
-    } catch (const std::exception& e) {
-      std::string msg = e.what();
-      msg = msg.substr(0, msg.find('\n'));
-      log_warn(str("serve: ", job->id, ": ", msg));
-      const json err = error_body(500, msg, "internal_error");
-      if (job->req.stream) {
-        job->push(sse(err));
-        job->push("data: [DONE]\n\n");
+      if (active.empty()) qcv_.wait(lk, [&] { return !queue_.empty() || stop_worker_; });
+      if (active.empty() && queue_.empty()) return;
+      while (!queue_.empty() && active.size() + admitted.size() < static_cast<size_t>(opts_.max_batch)) {
+        admitted.push_back(queue_.front());
+        queue_.pop_front();
       }
-      job->finish(500, dump(err));
+      active_ = active.size() + admitted.size();
     }
+    for (const std::shared_ptr<Job>& job : admitted) {
+      try {
+        if (std::unique_ptr<Seq> seq = start(job)) active.push_back(std::move(seq));
+      } catch (const std::exception& e) {
+        fail_job(*job, e);
+      }
+    }
+    // One token for each sequence from its logits; the ones that end leave at once.
+    for (std::unique_ptr<Seq>& seq : active) {
+      try {
+        advance(*seq, seq->logits);
+        if (seq->tracker.done()) complete(*seq);
+      } catch (const std::exception& e) {
+        fail_job(*seq->job, e);
+        seq->failed = true;
+      }
+    }
+    active.erase(std::remove_if(active.begin(), active.end(),
+                                [](const std::unique_ptr<Seq>& q) { return q->failed || q->tracker.done(); }),
+                 active.end());
     {
       std::lock_guard<std::mutex> lk(qmu_);
-      running_.reset();
+      active_ = active.size();
     }
     qcv_.notify_all();
+    if (active.empty()) continue;
+    std::vector<SeqStep> rows;
+    for (const std::unique_ptr<Seq>& seq : active) rows.push_back({seq->next, &seq->cache, seq->hooks.get()});
+    {
+      std::lock_guard<std::mutex> lk(metrics_.mu);
+      metrics_.batch.observe(static_cast<double>(rows.size()));
+    }
+    try {
+      const at::Tensor logits = decode_step(model_, rows);
+      for (size_t i = 0; i < active.size(); ++i) active[i]->logits = logits.narrow(0, static_cast<int64_t>(i), 1);
+    } catch (const std::exception& e) {
+      for (std::unique_ptr<Seq>& seq : active) fail_job(*seq->job, e);
+      active.clear();
+    }
   }
+}
+
+void Server::fail_job(Job& job, const std::exception& e) {
+  std::string msg = e.what();
+  msg = msg.substr(0, msg.find('\n'));
+  log_warn(str("serve: ", job.id, ": ", msg));
+  const json err = error_body(500, msg, "internal_error");
+  leave();
+  if (job.req.stream) {
+    job.push(sse(err));
+    job.push("data: [DONE]\n\n");
+  }
+  job.finish(500, dump(err));
 }
 
 json Server::logprobs_json(const Job& job, const std::vector<TokenLogprob>& lps, size_t from, size_t to,
@@ -440,28 +524,22 @@ json Server::verify(const Job& job, const std::string& completion) {
   return out;
 }
 
-void Server::run_job(Job& job) {
+std::unique_ptr<Seq> Server::start(const std::shared_ptr<Job>& jp) {
+  Job& job = *jp;
   const Request& r = job.req;
-  const auto t_start = Clock::now();
-  auto chunk = [&](json choice) {
-    choice["index"] = 0;
-    return json{{"id", job.id}, {"object", r.chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", job.created}, {"model", opts_.model_id}, {"choices", json::array({choice})}};
-  };
   if (job.cancelled || hard_stop_) {
     // 499: nginx's "client closed request"; nobody reads it, /metrics does not count it.
     const int status = job.cancelled ? 499 : 503;
     const json err = job.cancelled ? error_body(status, "the client went away before this request started", "cancelled")
                                    : error_body(status, "the server stopped before this request started", "shutting_down");
+    leave();
     if (r.stream) {
       job.push(sse(err));
       job.push("data: [DONE]\n\n");
     }
-    return job.finish(status, dump(err));
+    job.finish(status, dump(err));
+    return nullptr;
   }
-
-  Hooks hooks(model_.config);
-  for (const SteerTerm& t : r.steer) steer::add_steering(hooks, model_, reg_.vectors.at(t.vector), {}, t.alpha);
   GenerateOptions go;
   go.max_new_tokens = r.max_tokens;
   go.sampling.temperature = r.temperature;
@@ -470,50 +548,76 @@ void Server::run_job(Job& job) {
   go.stop_strings = r.stop;
   if (r.chat)  // the chat format's end-of-turn token ends the answer too
     for (int32_t id : tok_.stop_ids()) go.stop_ids.push_back(id);
-  if (!r.steer.empty()) go.hooks = &hooks;
-  go.cancel = [&] { return job.cancelled.load() || hard_stop_.load(); };
+  auto seq = std::make_unique<Seq>(model_.config, &tok_, jp, go);
+  if (!r.steer.empty()) {
+    seq->hooks = std::make_unique<Hooks>(model_.config);
+    for (const SteerTerm& t : r.steer) steer::add_steering(*seq->hooks, model_, reg_.vectors.at(t.vector), {}, t.alpha);
+  }
+  if (r.stream && r.chat)
+    job.push(sse(seq->chunk(opts_.model_id, {{"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}})));
+  // Prefill alone into the sequence's own cache, sized for the whole answer (as rs::generate).
+  const int64_t n = static_cast<int64_t>(job.ids.size());
+  seq->cache.reserve = n + r.max_tokens;
+  if (model_.config.n_ctx_train > 0) seq->cache.reserve = std::min(seq->cache.reserve, model_.config.n_ctx_train);
+  ForwardOptions fo;
+  fo.logits = LogitsMode::Last;
+  fo.cache = &seq->cache;
+  fo.hooks = seq->hooks.get();
+  at::NoGradGuard no_grad;
+  const at::Tensor ids = at::tensor(job.ids, at::kLong).view({1, n}).to(model_.device());
+  seq->logits = forward(model_, ids, at::Tensor(), fo).select(1, 0);
+  return seq;
+}
 
-  std::vector<TokenLogprob> lps;
-  at::Tensor step_lp;  // [V] log-probabilities of the step being sampled
-  if (r.logprobs)
-    go.on_logits = [&](const at::Tensor& logits) { step_lp = at::log_softmax(logits[0].to(at::kDouble), -1).cpu(); };
-  bool first = true;
-  auto t_last = Clock::now();
-  go.on_token = [&](int64_t, int64_t id) {
+void Server::advance(Seq& seq, const at::Tensor& logits) {
+  Job& job = *seq.job;
+  const Request& r = job.req;
+  if (job.cancelled || hard_stop_) return emit(seq, seq.tracker.end("cancelled"));
+  at::Tensor step_lp;  // [V] log-probabilities of the distribution sampled from
+  if (r.logprobs) step_lp = at::log_softmax(logits[0].to(at::kDouble), -1).cpu();
+  const int64_t id = seq.sampler.sample(logits).item<int64_t>();
+  ++seq.n_generated;  // a final end-of-sequence token included
+  const SequenceTracker::Pushed p = seq.tracker.push(id);
+  if (p.kept) {
     const auto now = Clock::now();
     {
       std::lock_guard<std::mutex> lk(metrics_.mu);
-      if (first) metrics_.ttft.observe(std::chrono::duration<double>(now - job.enqueued).count());
-      else metrics_.per_token.observe(std::chrono::duration<double>(now - t_last).count());
+      if (seq.n_kept == 0) metrics_.ttft.observe(std::chrono::duration<double>(now - job.enqueued).count());
+      else metrics_.per_token.observe(std::chrono::duration<double>(now - seq.t_last).count());
     }
-    first = false;
-    t_last = now;
-    if (!r.logprobs) return;
-    TokenLogprob t;
-    t.id = id;
-    t.logprob = step_lp[id].item<double>();
-    if (r.top_logprobs > 0) {
-      auto [vals, idx] = step_lp.topk(r.top_logprobs);
-      for (int64_t k = 0; k < vals.size(0); ++k) t.top.emplace_back(idx[k].item<int64_t>(), vals[k].item<double>());
+    ++seq.n_kept;
+    seq.t_last = now;
+    seq.next = id;
+    if (r.logprobs) {
+      TokenLogprob t;
+      t.id = id;
+      t.logprob = step_lp[id].item<double>();
+      if (r.top_logprobs > 0) {
+        auto [vals, idx] = step_lp.topk(r.top_logprobs);
+        for (int64_t k = 0; k < vals.size(0); ++k) t.top.emplace_back(idx[k].item<int64_t>(), vals[k].item<double>());
+      }
+      seq.lps.push_back(std::move(t));
     }
-    lps.push_back(std::move(t));
-  };
-  size_t lp_sent = 0, text_sent = 0;
-  if (r.stream) {
-    if (r.chat) job.push(sse(chunk({{"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}})));
-    go.on_text = [&](int64_t, const std::string& piece) {
-      const json lp = logprobs_json(job, lps, lp_sent, lps.size(), job.prompt_text.size() + text_sent);
-      lp_sent = lps.size();
-      text_sent += piece.size();
-      job.push(sse(chunk(r.chat ? json{{"delta", {{"content", piece}}}, {"logprobs", lp}, {"finish_reason", nullptr}}
-                                : json{{"text", piece}, {"logprobs", lp}, {"finish_reason", nullptr}})));
-    };
   }
+  emit(seq, p.text);
+}
 
-  GenerateStats st;
-  const Generation g = generate(model_, &tok_, {job.ids}, go, &st).at(0);
+void Server::emit(Seq& seq, const std::string& piece) {
+  const Job& job = *seq.job;
+  if (!job.req.stream || piece.empty()) return;
+  const json lp = logprobs_json(job, seq.lps, seq.lp_sent, seq.lps.size(), job.prompt_text.size() + seq.text_sent);
+  seq.lp_sent = seq.lps.size();
+  seq.text_sent += piece.size();
+  seq.job->push(sse(seq.chunk(opts_.model_id, job.req.chat ? json{{"delta", {{"content", piece}}}, {"logprobs", lp}, {"finish_reason", nullptr}}
+                                                         : json{{"text", piece}, {"logprobs", lp}, {"finish_reason", nullptr}})));
+}
+
+void Server::complete(Seq& seq) {
+  Job& job = *seq.job;
+  const Request& r = job.req;
+  const Generation& g = seq.tracker.generation();
   const int64_t n_prompt = static_cast<int64_t>(job.ids.size());
-  const int64_t n_completion = st.generated_tokens;  // a final end-of-sequence token included
+  const int64_t n_completion = seq.n_generated;
   const json usage = {{"prompt_tokens", n_prompt}, {"completion_tokens", n_completion},
                       {"total_tokens", n_prompt + n_completion}};
   const char* fr = finish_reason(g.stop_reason);
@@ -532,15 +636,18 @@ void Server::run_job(Job& job) {
     metrics_.prompt_tokens += n_prompt;
     metrics_.completion_tokens += n_completion;
     metrics_.cancelled += g.stop_reason == "cancelled";
-    metrics_.duration.observe(since(t_start));
+    metrics_.duration.observe(since(seq.t_start));
   }
+  const std::vector<TokenLogprob>& lps = seq.lps;
+  leave();
   if (r.stream) {
-    json last = chunk(r.chat ? json{{"delta", json::object()}, {"logprobs", logprobs_json(job, lps, lp_sent, lps.size(), job.prompt_text.size() + text_sent)}, {"finish_reason", fr}}
-                             : json{{"text", ""}, {"logprobs", logprobs_json(job, lps, lp_sent, lps.size(), job.prompt_text.size() + text_sent)}, {"finish_reason", fr}});
+    const json lp = logprobs_json(job, lps, seq.lp_sent, lps.size(), job.prompt_text.size() + seq.text_sent);
+    json last = seq.chunk(opts_.model_id, r.chat ? json{{"delta", json::object()}, {"logprobs", lp}, {"finish_reason", fr}}
+                                                 : json{{"text", ""}, {"logprobs", lp}, {"finish_reason", fr}});
     if (!ext.is_null()) last["reasonscope"] = ext;
     job.push(sse(last));
     if (r.include_usage) {
-      json u = chunk(json::object());
+      json u = seq.chunk(opts_.model_id, json::object());
       u["choices"] = json::array();
       u["usage"] = usage;
       job.push(sse(u));
@@ -567,7 +674,7 @@ std::string Server::metrics_text() {
   {
     std::lock_guard<std::mutex> lk(qmu_);
     waiting = queue_.size();
-    running = running_ ? 1 : 0;
+    running = active_;
   }
   std::lock_guard<std::mutex> lk(metrics_.mu);
   std::string out;
@@ -586,10 +693,11 @@ std::string Server::metrics_text() {
   counter("reasonscope_completion_tokens_total", "Tokens generated.", metrics_.completion_tokens);
   counter("reasonscope_cancelled_total", "Generations cut short (client gone, shutdown).", metrics_.cancelled);
   gauge("reasonscope_queue_depth", "Generation requests waiting for the decode worker.", waiting);
-  gauge("reasonscope_requests_running", "Generation requests being decoded.", running);
+  gauge("reasonscope_requests_running", "Generation requests being decoded (the active batch).", running);
   metrics_.ttft.write(out, "reasonscope_time_to_first_token_seconds", "From arrival to the first generated token.");
   metrics_.per_token.write(out, "reasonscope_time_per_output_token_seconds", "Between consecutive generated tokens.");
   metrics_.duration.write(out, "reasonscope_generation_seconds", "Decode worker time per request (generation and verification).");
+  metrics_.batch.write(out, "reasonscope_batch_size", "Sequences decoded together, per decode step.");
   return out;
 }
 
@@ -623,9 +731,9 @@ void Server::run() {
   {
     std::unique_lock<std::mutex> lk(qmu_);
     qcv_.wait_until(lk, std::chrono::time_point_cast<Clock::duration>(deadline),
-                    [&] { return queue_.empty() && !running_; });
-    if (!queue_.empty() || running_) {
-      log_warn(str("serve: grace period over; cancelling ", queue_.size() + (running_ ? 1 : 0), " request(s)"));
+                    [&] { return queue_.empty() && active_ == 0; });
+    if (!queue_.empty() || active_ > 0) {
+      log_warn(str("serve: grace period over; cancelling ", queue_.size() + active_, " request(s)"));
       hard_stop_ = true;
     }
   }

@@ -1,9 +1,12 @@
 // `reasonscope serve`: an OpenAI-compatible HTTP server (README, "Serving") on cpp-httplib.
 //
 // Threads: httplib's pool parses requests, checks them (bad input is answered there, at once)
-// and queues a Job; ONE decode worker takes jobs in arrival order and runs rs::generate on each
-// (the one decode loop), with the request's steering as hooks; streaming handlers forward what
-// the worker produces as server-sent events. Requests are not batched together.
+// and queues a Job; ONE decode worker batches the jobs continuously: it admits them in arrival
+// order (up to max_batch at once, each prefilled alone into its own KV cache, with its steering
+// as its own hooks), then runs every active sequence's next token in one decode step
+// (model/batch_decode.h); a sequence that ends or whose client goes away leaves at once.
+// Sampling and end conditions are rs::generate's (Sampler, SequenceTracker). Streaming handlers
+// forward what the worker produces as server-sent events.
 //
 // Stopping: SIGTERM or SIGINT (core/interrupt.h) closes the listening socket, lets queued and
 // running requests finish for grace_seconds, then cancels what is left and returns; a second
@@ -30,6 +33,7 @@ struct ServeOptions {
   Limits limits;
   size_t max_body_bytes = 1 << 20;
   int max_queue = 64;               // waiting + running requests; more get a 503
+  int max_batch = 16;               // sequences decoded together
   double grace_seconds = 30.0;
   uint64_t seed = 0;                // requests without a seed draw seed + request number
 };

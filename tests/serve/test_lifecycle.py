@@ -16,19 +16,25 @@ def cancelled_total(url):
     return int(re.search(r"^reasonscope_cancelled_total (\d+)", request("GET", url + "/metrics").text, re.M).group(1))
 
 
+def running(url):
+    return int(re.search(r"^reasonscope_requests_running (\d+)", request("GET", url + "/metrics").text, re.M).group(1))
+
+
 def test_dropped_stream_frees_the_worker():
-    s = Server(["--max-tokens-limit", "4000"])
+    s = Server(["--max-tokens-limit", "4000", "--max-batch", "1"])
     try:
         body = {"prompt": "Once upon a time", "max_tokens": 4000, "temperature": 1.0, "seed": 1, "stream": True}
         for line in stream_lines(s.url + "/v1/completions", body):
             if line.startswith("data: ") and json.loads(line[6:])["choices"][0]["text"]:
                 break  # first text: now leave (the connection closes)
         t0 = time.time()
+        # one sequence at a time: this one runs only once the dropped one has left
         r = request("POST", s.url + "/v1/completions", body={"prompt": "Hi", "max_tokens": 1})
         assert r.status_code == 200
         # 4000 tokens would take minutes; the next request runs as soon as the write fails
         assert time.time() - t0 < 30
         assert cancelled_total(s.url) == 1
+        assert running(s.url) == 0
     finally:
         assert s.stop() == 0, s.stderr()
 

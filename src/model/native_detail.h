@@ -1,0 +1,38 @@
+// Pieces of the native forward (native_forward.cpp) that the multi-sequence decode step
+// (batch_decode.cpp) runs too, so that both take the same kernels and the same arithmetic: a
+// sequence's logits do not depend on which of the two computed them. Internal to src/model.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "kernels/thread_pool.h"
+#include "model/model.h"
+#include "model/native.h"
+
+namespace rs::native_detail {
+
+// y = x W^T, written at rows of stride ldy.
+struct Product {
+  const QuantMatrix* w;
+  float* y;
+  int64_t ldy;
+};
+
+kernels::ThreadPool& pool();
+// Quantises x [rows, n] once and runs every product that shares it (one parallel loop).
+void matmuls(const float* x, int64_t rows, int64_t n, std::initializer_list<Product> ps);
+// y = x / sqrt(mean(x^2) + eps) * w, per row of n.
+void rms_norm(const float* x, const float* w, float* y, int64_t rows, int64_t n, double eps);
+void add_bias(float* y, const at::Tensor& bias, int64_t rows, int64_t n);
+// Makes room for `needed` columns in a cache of B rows (keeps what it holds).
+void grow_cache(KVCache& cache, const ModelConfig& c, int64_t B, int64_t needed);
+// The attention of one query row against keys/values [n_keys, dh] (rows `first`..`self` of
+// kb/vb; column j is skipped unless key_ok(j) or j == self): z = softmax(q k^T scale) v.
+void attend(const float* qv, const float* kb, const float* vb, const int64_t* key_mask, int64_t first,
+            int64_t self, int64_t dh, float scale, float* scores, float* zv);
+// The MLP activation in place: gate = act(gate) * up.
+void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n);
+
+}  // namespace rs::native_detail
