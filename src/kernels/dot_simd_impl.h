@@ -101,12 +101,11 @@ template <Fmt F, int NR, int NC>
 RS_SIMD_TARGET void tile32(const uint8_t* w, uint64_t rb, const ActRow* x, float* y, int64_t ldy) {
   const int64_t nb = x[0].n / 32;
   __m256 acc[NR][NC];
-  float accm[NR][NC];  // Q4_1: sum_b m_b s_b
-  for (int r = 0; r < NR; ++r)
-    for (int c = 0; c < NC; ++c) {
-      acc[r][c] = _mm256_setzero_ps();
-      accm[r][c] = 0.0f;
-    }
+  __m128 accm[NR];  // Q4_1: sum_b m_b s_b, the activation rows in the lanes
+  for (int r = 0; r < NR; ++r) {
+    accm[r] = _mm_setzero_ps();
+    for (int c = 0; c < NC; ++c) acc[r][c] = _mm256_setzero_ps();
+  }
   for (int64_t b = 0; b < nb; ++b) {
     __m256i u[NR];
     __m256 dw[NR];
@@ -118,21 +117,33 @@ RS_SIMD_TARGET void tile32(const uint8_t* w, uint64_t rb, const ActRow* x, float
       if (F == Fmt::Q4_1) u[r] = nibbles32(blk + 4);
       if (F == Fmt::Q5_0) u[r] = _mm256_or_si256(nibbles32(blk + 6), fifth_bits(load_u32(blk + 2)));
     }
+    if (F == Fmt::Q4_1 && NC == 1) {  // the weight rows in the lanes of accm[0]
+      alignas(8) uint16_t m4[4] = {0, 0, 0, 0};
+      for (int r = 0; r < NR; ++r) m4[r] = load_u16(w + r * rb + kBytes<F> * b + 2);
+      accm[0] = _mm_fmadd_ps(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m4))),
+                             _mm_set1_ps(x[0].s[b]), accm[0]);
+    } else if (F == Fmt::Q4_1) {
+      float s4[4] = {0, 0, 0, 0};
+      for (int c = 0; c < NC; ++c) s4[c] = x[c].s[b];
+      const __m128 sv = _mm_loadu_ps(s4);
+      for (int r = 0; r < NR; ++r) accm[r] = _mm_fmadd_ps(_mm_set1_ps(f16(w + r * rb + kBytes<F> * b + 2)), sv, accm[r]);
+    }
     for (int c = 0; c < NC; ++c) {
       const __m256i xq = load32(x[c].q + 32 * b);
-      const __m256 dx = _mm256_set1_ps(x[c].d[b]);
+      const __m256 dx = _mm256_broadcast_ss(x[c].d + b);
       const __m256i init = kOff<F> ? lane0(-kOff<F> * x[c].sum[b]) : _mm256_setzero_si256();
       for (int r = 0; r < NR; ++r) {
         // Q8_0: |w| times x with w's sign (ggml's trick), as maddubs needs an unsigned side
         const __m256i i = F == Fmt::Q8_0 ? dot_acc(init, _mm256_abs_epi8(u[r]), _mm256_sign_epi8(xq, u[r]))
                                          : dot_acc(init, u[r], xq);
         acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw[r], dx), acc[r][c]);
-        if (F == Fmt::Q4_1) accm[r][c] = std::fma(f16(w + r * rb + kBytes<F> * b + 2), x[c].s[b], accm[r][c]);
       }
     }
   }
+  float m[NR][4];
+  for (int r = 0; r < NR; ++r) _mm_storeu_ps(m[r], accm[r]);
   for (int r = 0; r < NR; ++r)
-    for (int c = 0; c < NC; ++c) y[c * ldy + r] = hsum(acc[r][c]) + accm[r][c];
+    for (int c = 0; c < NC; ++c) y[c * ldy + r] = hsum(acc[r][c]) + (NC == 1 ? m[0][r] : m[r][c]);
 }
 
 // ---------------------------------------------------------------- K-quants
@@ -205,7 +216,7 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
   KAcc<NR, NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     float dw[NR], dm[NR], dx[NC];
-    int16_t sc[NR][8];
+    __m256i scv[NR][8];  // sub-block scales, each in all 16-bit lanes
     __m256i mins[NR];  // min of sub-block j at 16-bit positions 2j, 2j + 1 (one per 16 elements)
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = w + r * rb + 144 * b;
@@ -213,7 +224,7 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
       dm[r] = f16(blk + 2);
       uint8_t s8[8], m8[8];
       unpack_q4k_scales(blk + 4, s8, m8);
-      for (int j = 0; j < 8; ++j) sc[r][j] = s8[j];
+      for (int j = 0; j < 8; ++j) scv[r][j] = _mm256_set1_epi16(s8[j]);
       int64_t mm;
       std::memcpy(&mm, m8, 8);
       const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mm));
@@ -234,8 +245,8 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
         const int8_t* xq = x[c].qk + 256 * b + 64 * i;
         const __m256i xl = load32(xq), xh = load32(xq + 32);
         for (int r = 0; r < NR; ++r) {
-          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(lo[r], xl), _mm256_set1_epi16(sc[r][2 * i]));
-          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(hi[r], xh), _mm256_set1_epi16(sc[r][2 * i + 1]));
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(lo[r], xl), scv[r][2 * i]);
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(hi[r], xh), scv[r][2 * i + 1]);
         }
       }
     }
@@ -294,9 +305,10 @@ RS_SIMD_TARGET void tile_q6_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
 
 // Tiles of nr x nc (1..4 each) from the fixed-size kernels. On AVX2 (16 vector registers) the
 // weight rows go in pairs so the accumulators stay in registers.
-template <template <int, int> class K>
+// kMaxR: measured (bench, 2026-12-05): 4 rows for the 32-block types and 2 for the K-quants,
+// whose unpacked weights and scale vectors take more registers.
+template <template <int, int> class K, int kMaxR>
 RS_SIMD_TARGET void dispatch(const uint8_t* w, uint64_t rb, int nr, const ActRow* x, int nc, float* y, int64_t ldy) {
-  constexpr int kMaxR = RS_SIMD_VNNI ? 4 : 2;
   for (int r = 0; r < nr; r += kMaxR) {
     const int m = std::min(kMaxR, nr - r);
     const uint8_t* wr = w + r * rb;
@@ -328,8 +340,9 @@ template <int R, int C> struct Q6_KT { static RS_INLINE void run(const uint8_t* 
 }  // namespace
 
 const DotTable& table() {
-  static const DotTable t{dispatch<Q8_0T>, dispatch<Q4_0T>, dispatch<Q4_1T>, dispatch<Q5_0T>, dispatch<Q4_KT>,
-                          dispatch<Q6_KT>};
+  constexpr int kR32 = RS_SIMD_VNNI ? 4 : 2;
+  static const DotTable t{dispatch<Q8_0T, kR32>, dispatch<Q4_0T, kR32>, dispatch<Q4_1T, kR32>, dispatch<Q5_0T, kR32>,
+                          dispatch<Q4_KT, 2>, dispatch<Q6_KT, 2>};
   return t;
 }
 
