@@ -6,6 +6,14 @@
 //                             [--python PY (default $RS_PYTHON or python3)] [--no-llamacpp] [--json]
 //                             [--weights dequant|native] [--decode-only]
 //                             [--generate-runs 5] [--cli PATH (default: the build's bin/reasonscope)]
+//                             [--llama-bench PATH]
+// --llama-bench PATH: llama.cpp's baseline from its own llama-bench (`-p 512 -n <decode-steps>
+// -r <repeats> --repack 0 -o json`) instead of llama-cpp-python (which dies with SIGILL on CPUs
+// whose AMX it cannot use; --repack 0 keeps llama-bench off those repacked AMX kernels too).
+// llama-bench's pp512 is a 512-token prompt (prefill 1x512), its tg is decoding from an empty
+// context (ours: after a 16-token prompt); it has no 8x256 figure. Issue 23's command:
+//   bench_vs_llamacpp --model M.gguf --weights native --threads 2 --generate-runs 5 \
+//                     --llama-bench /tmp/llamaserver/build/bin/llama-bench
 // --weights native keeps the matrices quantised (model/native.h) and also reports memory: the
 // resident set before the model loads, and its peak after decoding (measured before any
 // prefill run), against the file size plus the KV cache (issue 7, acceptance 2).
@@ -72,6 +80,7 @@ struct Args {
   bool decode_only = false;
   int generate_runs = 5;  // 0: skip the whole-command measurement
   std::string cli;
+  std::string llama_bench;  // path: baseline from llama-bench instead of llama-cpp-python
 };
 
 // kB of a /proc/self/status field ("VmRSS", "VmHWM"), 0 when unavailable
@@ -105,10 +114,11 @@ Args parse(int argc, char** argv) {
     else if (s == "--decode-only") a.decode_only = true;
     else if (s == "--generate-runs") a.generate_runs = std::stoi(next());
     else if (s == "--cli") a.cli = next();
+    else if (s == "--llama-bench") a.llama_bench = next();
     else if (s == "--help" || s == "-h") {
       std::printf("usage: bench_vs_llamacpp [--model M.gguf] [--threads 2] [--repeats 3] "
                   "[--decode-steps 128] [--python PY] [--no-llamacpp] [--json] [--weights dequant|native] "
-                  "[--decode-only] [--generate-runs 5] [--cli PATH]\n");
+                  "[--decode-only] [--generate-runs 5] [--cli PATH] [--llama-bench PATH]\n");
       std::exit(0);
     } else {
       rs::fail("unknown option ", s, " (try --help)");
@@ -158,7 +168,34 @@ nlohmann::json run_generate_command(const Args& a, const std::string& prompt) {
           {"runs", a.generate_runs}, {"command", cmd}};
 }
 
+// llama-bench's JSON lines: one object per test, n_prompt / n_gen and avg_ts (tokens per second)
+nlohmann::json run_llama_bench(const Args& a) {
+  const std::string cmd = "'" + a.llama_bench + "' -m '" + a.model + "' -t " + std::to_string(a.threads) +
+                          " -p " + (a.decode_only ? "0" : "512") + " -n " + std::to_string(a.decode_steps) +
+                          " -r " + std::to_string(a.repeats) + " --repack 0 -o jsonl 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) rs::fail("llama-bench could not start: ", cmd);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = pclose(p);
+  nlohmann::json res = {{"command", cmd}};
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find('{') == std::string::npos) continue;
+    const nlohmann::json t = nlohmann::json::parse(line.substr(line.find('{')));
+    res["source"] = "llama-bench " + t.value("build_commit", std::string("?"));
+    const int64_t np = t.at("n_prompt").get<int64_t>(), ng = t.at("n_gen").get<int64_t>();
+    if (np == 512 && ng == 0) res["prefill_1x512_tok_s"] = t.at("avg_ts").get<double>();
+    if (np == 0 && ng == a.decode_steps) res["decode_tok_s"] = t.at("avg_ts").get<double>();
+  }
+  if (rc != 0 || !res.contains("decode_tok_s")) rs::fail("llama-bench failed (exit ", rc, "): ", cmd);
+  return res;
+}
+
 nlohmann::json run_llamacpp(const Args& a) {
+  if (!a.llama_bench.empty()) return run_llama_bench(a);
   const std::string cmd = "'" + a.python + "' '" + repo_root() + "/tools/bench_llamacpp.py' --model '" +
                           a.model + "' --threads " + std::to_string(a.threads) + " --repeats " +
                           std::to_string(a.repeats) + " --decode-steps " + std::to_string(a.decode_steps) +
@@ -291,6 +328,10 @@ int main(int argc, char** argv) try {
     else
       std::printf("%-16s %12.1f %12s %8s\n", name.c_str(), ours[k].get<double>(), "-", "-");
   }
+  if (!gen.is_null() && res.contains("llamacpp") && res["llamacpp"].contains("decode_tok_s"))
+    std::printf("%-16s %12.1f %12.1f %7.2fx\n", "generate decode", gen["decode_tok_s"].get<double>(),
+                res["llamacpp"]["decode_tok_s"].get<double>(),
+                res["ratio_ours_over_llamacpp"]["generate_decode_tok_s"].get<double>());
   if (!gen.is_null()) {
     const nlohmann::json& r = res.contains("ratio_ours_over_llamacpp") ? res["ratio_ours_over_llamacpp"] : nlohmann::json();
     std::printf("generate: `reasonscope generate -n %d` decodes at %.1f tok/s (median of %d runs) = %.2fx "
