@@ -19,11 +19,15 @@ in ggml's AMX buffer and dies with SIGILL at the first tile instruction (the san
 AMX state); Q4_1 has no other repacked kernel (ggml-cpu/repack.cpp), so the flag only turns AMX off.
 
   build/pyenv/bin/python bench/serve_vs_llamaserver.py --llama-server /tmp/llamaserver/build/bin/llama-server
+
+--repeat N runs the pair N times, alternating which server goes first (a busy machine's load
+drifts), prints the ratios of each pair and then their medians ("median_of_repeats").
 """
 import argparse
 import http.client
 import json
 import os
+import statistics
 import signal
 import socket
 import subprocess
@@ -160,23 +164,38 @@ def main():
     ap.add_argument("--threads", default="2")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--streams", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--repeat", type=int, default=1, help="pairs of runs, alternating which server goes first")
     a = ap.parse_args()
     if max(a.streams) > len(PROMPTS):
         sys.exit(f"at most {len(PROMPTS)} streams")
 
-    p = free_port()
-    theirs = run_server("llama-server", [a.llama_server, "-m", a.model, "-t", a.threads, "-np", "8",
-                                         "-c", "8192", "--temp", "0", "--no-repack", "--host", "127.0.0.1",
-                                         "--port", str(p)], p, a, {"cache_prompt": False})
-    q = free_port()
-    ours = run_server("reasonscope", [a.bin, "serve", "--model", a.model, "--threads", a.threads,
-                                      "--port", str(q)], q, a, {})
-    for (o, ot), (t, tt) in zip(ours, theirs):
-        print(json.dumps({"streams": o["streams"],
-                          "ratio_tokens_per_s_ours_over_llama_server": round(o["tokens_per_s"] / t["tokens_per_s"], 3),
-                          "ratio_mean_ttft_ours_over_llama_server":
-                              round(o["mean_ttft_s"] / t["mean_ttft_s"], 3) if o["mean_ttft_s"] and t["mean_ttft_s"] else None,
-                          "same_text_requests": sum(x == y for x, y in zip(ot, tt))}), flush=True)
+    def llama():
+        p = free_port()
+        return run_server("llama-server", [a.llama_server, "-m", a.model, "-t", a.threads, "-np", "8",
+                                           "-c", "8192", "--temp", "0", "--no-repack", "--host", "127.0.0.1",
+                                           "--port", str(p)], p, a, {"cache_prompt": False})
+
+    def reasonscope():
+        q = free_port()
+        return run_server("reasonscope", [a.bin, "serve", "--model", a.model, "--threads", a.threads,
+                                          "--port", str(q)], q, a, {})
+
+    ratios = {s: [] for s in a.streams}
+    for rep in range(a.repeat):
+        if rep % 2 == 0:
+            theirs, ours = llama(), reasonscope()
+        else:
+            ours, theirs = reasonscope(), llama()
+        for (o, ot), (t, tt) in zip(ours, theirs):
+            r = round(o["tokens_per_s"] / t["tokens_per_s"], 3)
+            ratios[o["streams"]].append(r)
+            print(json.dumps({"repeat": rep, "streams": o["streams"], "ratio_tokens_per_s_ours_over_llama_server": r,
+                              "ratio_mean_ttft_ours_over_llama_server":
+                                  round(o["mean_ttft_s"] / t["mean_ttft_s"], 3) if o["mean_ttft_s"] and t["mean_ttft_s"] else None,
+                              "same_text_requests": sum(x == y for x, y in zip(ot, tt))}), flush=True)
+    if a.repeat > 1:
+        print(json.dumps({"median_of_repeats": {str(s): statistics.median(v) for s, v in ratios.items()},
+                          "ratios": {str(s): v for s, v in ratios.items()}}), flush=True)
 
 
 if __name__ == "__main__":
