@@ -1,5 +1,6 @@
 // The portable kernels: plain C++ integer sums per block, then f32 scaling (quant_matmul.h has
-// the formulas). The reference the SIMD paths are tested against.
+// the formulas) in exactly the SIMD kernels' order of f32 operations, so that every instruction
+// set gives bit-identical results. The reference the SIMD paths are tested against.
 #include "kernels/dot_kernels.h"
 
 #include <cmath>
@@ -9,65 +10,48 @@ namespace {
 
 inline float f16(const uint8_t* p) { return fp16_to_fp32(load_u16(p)); }
 
-float dot_q8_0(const uint8_t* w, const ActRow& x) {
+// The 32-block types in the SIMD kernels' f32 order (dot_simd_impl.h tile32), so that every
+// instruction set gives the same result: 8 lanes, lane i holding the integer sum of elements
+// 4i..4i+3 of each block (the weights' zero point subtracted in lane 0), each lane accumulated
+// as acc_i = fma(lane_i, dw dx, acc_i); the lanes summed in hsum's tree; Q4_1's m s terms in
+// their own fma chain, added last.
+template <typename Q>  // Q(w_block, j) -> the weight's integer value at element j (zero point kept)
+float dot32(const uint8_t* w, int bytes, int off, const ActRow& x, bool q4_1, Q q) {
   const int64_t nb = x.n / 32;
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b, w += 34) {
-    const int8_t* qw = reinterpret_cast<const int8_t*>(w + 2);
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, accm = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, w += bytes) {
     const int8_t* qx = x.q + 32 * b;
-    int32_t isum = 0;
-    for (int j = 0; j < 32; ++j) isum += qw[j] * qx[j];
-    acc += f16(w) * x.d[b] * static_cast<float>(isum);
+    const float dd = f16(w) * x.d[b];
+    for (int i = 0; i < 8; ++i) {
+      int32_t lane = i == 0 ? -off * x.sum[b] : 0;
+      for (int j = 4 * i; j < 4 * i + 4; ++j) lane += q(w, j) * qx[j];
+      acc[i] = std::fma(static_cast<float>(lane), dd, acc[i]);
+    }
+    if (q4_1) accm = std::fma(f16(w + 2), x.s[b], accm);
   }
-  return acc;
+  return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + accm;
 }
 
-// sum_j nib_j * qx_j over one 32-block whose nibbles are packed in qs[16]
-inline int32_t nibble_dot(const uint8_t* qs, const int8_t* qx) {
-  int32_t isum = 0;
-  for (int j = 0; j < 16; ++j) isum += (qs[j] & 0x0f) * qx[j] + (qs[j] >> 4) * qx[j + 16];
-  return isum;
+// nibble j of a 32-block packed in qs[16]: j < 16 the low half of byte j, else the high half of j - 16
+inline int nibble(const uint8_t* qs, int j) { return j < 16 ? qs[j] & 0x0f : qs[j - 16] >> 4; }
+
+float dot_q8_0(const uint8_t* w, const ActRow& x) {
+  return dot32(w, 34, 0, x, false, [](const uint8_t* b, int j) { return static_cast<int>(static_cast<int8_t>(b[2 + j])); });
 }
 
 float dot_q4_0(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b, w += 18) {
-    // (nib - 8) * qx summed = nibble_dot - 8 * sum qx
-    const int32_t isum = nibble_dot(w + 2, x.q + 32 * b) - 8 * x.sum[b];
-    acc += f16(w) * x.d[b] * static_cast<float>(isum);
-  }
-  return acc;
+  return dot32(w, 18, 8, x, false, [](const uint8_t* b, int j) { return nibble(b + 2, j); });
 }
 
 float dot_q4_1(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b, w += 20) {
-    const int32_t isum = nibble_dot(w + 4, x.q + 32 * b);
-    acc += f16(w) * x.d[b] * static_cast<float>(isum) + f16(w + 2) * x.s[b];
-  }
-  return acc;
+  return dot32(w, 20, 0, x, true, [](const uint8_t* b, int j) { return nibble(b + 4, j); });
 }
 
 float dot_q5_0(const uint8_t* w, const ActRow& x) {
-  const int64_t nb = x.n / 32;
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b, w += 22) {
-    // element j: (nibble j | bit j of qh << 4) - 16; summed as sum q5*qx - 16 sum qx
-    const uint32_t qh = load_u32(w + 2);
-    const uint8_t* qs = w + 6;
-    const int8_t* qx = x.q + 32 * b;
-    int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1) << 4);
-      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4);
-      isum += lo * qx[j] + hi * qx[j + 16];
-    }
-    isum -= 16 * x.sum[b];
-    acc += f16(w) * x.d[b] * static_cast<float>(isum);
-  }
-  return acc;
+  // q5 = nibble j | (bit j of qh) << 4, zero point 16
+  return dot32(w, 22, 16, x, false, [](const uint8_t* b, int j) {
+    return nibble(b + 6, j) | static_cast<int>(((load_u32(b + 2) >> j) & 1) << 4);
+  });
 }
 
 // K-quants: the block's integer sums, then exactly the f32 steps of the SIMD kernels

@@ -40,8 +40,11 @@
 // Instruction sets, picked once at run time from the CPU (override: set_isa, or the environment
 // variable RS_KERNEL_ISA=scalar|avx2|avx512): avx512 = AVX-512 F/BW/VL + VNNI (vpdpbusd /
 // vpdpwssd on 256-bit vectors), avx2 = AVX2 + FMA + F16C (vpmaddubsw / vpmaddwd), scalar =
-// portable C++. All three compute the same integer sums; for Q4_K and Q6_K also the same f32
-// results; for the 32-block types they differ only in the order of f32 additions.
+// portable C++. All three compute the same integer sums and the same f32 operations in the same
+// order: their results are identical bit for bit. (That matters beyond tidiness: the next
+// layer rounds activations to 8 bits, so a last-bit difference can move a later activation by a
+// whole step. For the 32-block types the f32 order is that of ggml's AVX kernels, 8-lane fused
+// multiply-adds per block; for the K-quants one fused multiply-add per 256-block.)
 #pragma once
 #include <cstddef>
 #include <cstdint>

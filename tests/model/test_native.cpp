@@ -325,14 +325,16 @@ TEST(Native, DefaultModelAgreesWithDequantisedForward) {
 // product, norm and activation is llama.cpp's arithmetic: measured 2026-12-05, max |dlogp|
 // 4.9e-7 over next-token, top-16 and the random columns (the golden's rounding is 1e-6; the
 // kernels before, with f32 scales and one block size: up to 0.034). That needs the f32 order of
-// ggml's AVX kernels too (one 8-lane accumulator per row, fused multiply-adds per block): the
-// scalar kernels, the same integers summed in another f32 order, are 0.066 away at position 0,
-// as a last-bit difference flips the 8-bit rounding of some later activation by a whole step.
+// ggml's AVX kernels too (8-lane fused multiply-adds per block; every instruction set of ours
+// follows it): summing the same integers in another f32 order put position 0 0.066 away, as a
+// last-bit difference flips the 8-bit rounding of some later activation by a whole step.
 // From position 1 on, attention sums in another order than ggml's (f32 dot products, softmax),
 // and the two drift apart the same way: top-16 up to 0.29 already at position 1; next-token max
-// 0.17, mean 0.03 nats over all positions (exact f32 forward: 0.29 / 0.05). Stated tolerances:
-// 1e-5 at position 0 (SIMD kernels); elsewhere next-token + top-16 within 0.6 (measured 0.53),
-// random columns within 1.0 (0.76), the same top-1 token at all but 3 of 62 positions (all but 2).
+// 0.17, mean 0.03 nats over all positions (exact f32 forward: 0.29 / 0.05); with the scalar
+// f32 vector code (RS_KERNEL_ISA=scalar, another attention order) next+top-16 reaches 0.78.
+// Stated tolerances: 1e-5 at position 0; elsewhere next-token + top-16 within 0.8 (measured
+// 0.53 AVX, 0.78 scalar), random columns within 1.0 (0.76 / 0.79), the same top-1 token at all
+// but 3 of 62 positions (all but 2 / all but 1).
 TEST(Native, DefaultModelAgreesWithLlamaCppQuantisedPath) {
   const char* env = std::getenv("REASONSCOPE_MODEL");
   const std::string path = env && *env ? env : default_model_path();
@@ -356,17 +358,15 @@ TEST(Native, DefaultModelAgreesWithLlamaCppQuantisedPath) {
   }
   std::printf("vs llama.cpp at position 0: max |dlogp| next+top16 %.2e, random columns %.2e\n",
               first.next_top, first.cols);
-  if (kernels::active_isa() != kernels::Isa::Scalar) {
-    EXPECT_LT(first.next_top, 1e-5);
-    EXPECT_LT(first.cols, 1e-5);
-  }
+  EXPECT_LT(first.next_top, 1e-5);
+  EXPECT_LT(first.cols, 1e-5);
   const double top[2] = {agree[0].next_top, agree[1].next_top}, tail[2] = {agree[0].cols, agree[1].cols};
   const int64_t argmax_same[2] = {agree[0].top1_same, agree[1].top1_same}, positions = agree[0].positions;
   std::printf("vs llama.cpp (%ld positions): max |dlogp| next+top16: native %.4f, exact %.4f; "
               "random columns: native %.4f, exact %.4f; top-1 agreement: native %ld, exact %ld\n",
               static_cast<long>(positions), top[0], top[1], tail[0], tail[1],
               static_cast<long>(argmax_same[0]), static_cast<long>(argmax_same[1]));
-  EXPECT_LT(top[0], 0.6);
+  EXPECT_LT(top[0], 0.8);
   EXPECT_LT(tail[0], 1.0);
   EXPECT_GE(argmax_same[0], positions - 3);
 }
