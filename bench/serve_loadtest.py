@@ -8,6 +8,7 @@ after 100 and after --total requests. Checks: no 5xx, every stream well formed (
 one finish_reason, `data: [DONE]` last). Prints one JSON summary; exit 1 when a check fails.
 
   build/pyenv/bin/python bench/serve_loadtest.py --bin build/release/bin/reasonscope
+  build/pyenv/bin/python bench/serve_loadtest.py --max-batch 1 --total 400   # no batching, baseline
 """
 import argparse
 import http.client
@@ -42,10 +43,12 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=8)
     ap.add_argument("--drop-every", type=int, default=4, help="every Nth client drops some streams mid-way")
     ap.add_argument("--threads", default="2")
+    ap.add_argument("--max-batch", default="16", help="the server's --max-batch (1: one sequence at a time, the baseline)")
     a = ap.parse_args()
 
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    cmd = [a.bin, "serve", "--port", "0", "--threads", a.threads, "--max-queue", str(a.clients + 4)]
+    cmd = [a.bin, "serve", "--port", "0", "--threads", a.threads, "--max-queue", str(a.clients + 4),
+           "--max-batch", a.max_batch]
     if a.model:
         cmd += ["--model", a.model]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
@@ -178,7 +181,7 @@ def main():
     def pct(p):
         return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] if lat else None
 
-    out = {"clients": a.clients, "requests_per_client": a.requests, "max_tokens": a.max_tokens,
+    out = {"clients": a.clients, "requests_per_client": a.requests, "max_tokens": a.max_tokens, "max_batch": a.max_batch,
            "measured_requests": len(lat), "dropped_streams": st["dropped"], "requests_total": st["done"],
            "5xx": st["5xx"], "other_non_200": st["other_status"], "malformed": st["malformed"],
            "errors": st["errors"][:5], "p50_s": pct(50), "p99_s": pct(99), "wall_s": wall,
