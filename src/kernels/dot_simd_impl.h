@@ -216,18 +216,18 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
   KAcc<NR, NC> acc;
   for (int64_t b = 0; b < nb; ++b) {
     float dw[NR], dm[NR], dx[NC];
-    __m256i scv[NR][8];  // sub-block scales, each in all 16-bit lanes
+    __m256i sc16[NR];  // the 8 sub-block scales as 16-bit integers, in both 128-bit halves
     __m256i mins[NR];  // min of sub-block j at 16-bit positions 2j, 2j + 1 (one per 16 elements)
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = w + r * rb + 144 * b;
       dw[r] = f16(blk);
       dm[r] = f16(blk + 2);
-      uint8_t s8[8], m8[8];
-      unpack_q4k_scales(blk + 4, s8, m8);
-      for (int j = 0; j < 8; ++j) scv[r][j] = _mm256_set1_epi16(s8[j]);
-      int64_t mm;
-      std::memcpy(&mm, m8, 8);
-      const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mm));
+      // the 6-bit scales and mins of unpack_q4k_scales, four at a time in 32-bit words
+      const uint32_t a = load_u32(blk + 4), m = load_u32(blk + 8), c = load_u32(blk + 12);
+      const uint64_t sc = (a & 0x3f3f3f3fu) | uint64_t{(c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u)} << 32;
+      const uint64_t mn = (m & 0x3f3f3f3fu) | uint64_t{((c >> 4) & 0x0f0f0f0fu) | ((m >> 2) & 0x30303030u)} << 32;
+      sc16[r] = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc))));
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(mn)));
       mins[r] = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
     }
     for (int c = 0; c < NC; ++c) dx[c] = x[c].dk[b];
@@ -235,18 +235,23 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
     for (int r = 0; r < NR; ++r)
       for (int c = 0; c < NC; ++c) is[r][c] = _mm256_setzero_si256();
     for (int i = 0; i < 4; ++i) {  // elements 64i..64i+64: sub-blocks 2i (low nibbles), 2i+1 (high)
-      __m256i lo[NR], hi[NR];
+      __m256i lo[NR], hi[NR], sl[NR], sh[NR];
+      // bytes 4i..4i+1 (scale 2i) and 4i+2..4i+3 (scale 2i+1) of sc16, in every 16-bit lane
+      const __m256i pick_lo = _mm256_set1_epi16(static_cast<int16_t>((4 * i) | (4 * i + 1) << 8));
+      const __m256i pick_hi = _mm256_set1_epi16(static_cast<int16_t>((4 * i + 2) | (4 * i + 3) << 8));
       for (int r = 0; r < NR; ++r) {
         const __m256i q = load32(w + r * rb + 144 * b + 16 + 32 * i);
         lo[r] = _mm256_and_si256(q, m4);
         hi[r] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        sl[r] = _mm256_shuffle_epi8(sc16[r], pick_lo);
+        sh[r] = _mm256_shuffle_epi8(sc16[r], pick_hi);
       }
       for (int c = 0; c < NC; ++c) {
         const int8_t* xq = x[c].qk + 256 * b + 64 * i;
         const __m256i xl = load32(xq), xh = load32(xq + 32);
         for (int r = 0; r < NR; ++r) {
-          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(lo[r], xl), scv[r][2 * i]);
-          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(hi[r], xh), scv[r][2 * i + 1]);
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(lo[r], xl), sl[r]);
+          is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(hi[r], xh), sh[r]);
         }
       }
     }
@@ -278,8 +283,14 @@ RS_SIMD_TARGET void tile_q6_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
       for (int c = 0; c < NC; ++c) is[r][c] = _mm256_madd_epi16(corr, load32(x[c].bsums + 16 * b));
     }
     for (int c = 0; c < NC; ++c) dx[c] = x[c].dk[b];
-    for (int half = 0; half < 2; ++half)
+    for (int half = 0; half < 2; ++half) {
+      __m256i sc8[NR];  // the half's 8 group scales as 16-bit integers, in both 128-bit halves
+      for (int r = 0; r < NR; ++r)
+        sc8[r] = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales[r] + 8 * half))));
       for (int k = 0; k < 4; ++k) {
+        // scale 2k in the low 128 bits (elements 0-15 of the run), 2k+1 in the high ones
+        const __m256i pick = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>((4 * k + 2) | (4 * k + 3) << 8)),
+                                              _mm_set1_epi16(static_cast<int16_t>((4 * k) | (4 * k + 1) << 8)));
         // run k of the half (32 elements, groups 8 half + 2k and + 1): low 4 bits = nibble
         // (k >= 2) of ql[l + 32 (k & 1)], high 2 bits = bits 2k.. of qh[l]
         __m256i q6[NR], sc[NR];
@@ -290,14 +301,14 @@ RS_SIMD_TARGET void tile_q6_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
           const __m256i lo4 = _mm256_and_si256(k >> 1 ? _mm256_srli_epi16(ql, 4) : ql, m4);
           const __m256i hi2 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
           q6[r] = _mm256_or_si256(lo4, _mm256_slli_epi16(hi2, 4));
-          const int g = 8 * half + 2 * k;
-          sc[r] = _mm256_set_m128i(_mm_set1_epi16(scales[r][g + 1]), _mm_set1_epi16(scales[r][g]));
+          sc[r] = _mm256_shuffle_epi8(sc8[r], pick);
         }
         for (int c = 0; c < NC; ++c) {
           const __m256i xq = load32(x[c].qk + 256 * b + 128 * half + 32 * k);
           for (int r = 0; r < NR; ++r) is[r][c] = madd_acc(is[r][c], _mm256_maddubs_epi16(q6[r], xq), sc[r]);
         }
       }
+    }
     acc.template add<false>(is, is, dw, dw, dx);
   }
   acc.store(y, ldy);
