@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """`reasonscope serve` against llama.cpp's llama-server, same GGUF file (issue 20, acceptance 4).
 
-Starts each server in turn (never both at once), warms it with one short request, then sends the
-same PROMPTS as streaming /v1/completions (max_tokens 128, temperature 0) twice: one at a time
-(1 stream) and all at once (8 streams). Tokens are what each server says it returned
+Starts both servers (each warmed with one short request), then, for --repeat rounds, sends the
+same PROMPTS as streaming /v1/completions (max_tokens 128, temperature 0) one at a time (1 stream)
+and all at once (8 streams), to one server and then the other, back to back (only one server
+has work at any time; idle, neither uses the CPU), alternating which goes first. Tokens are what each server says it returned
 (usage.completion_tokens of the include_usage chunk), so an early end-of-sequence counts as fewer
 tokens for that server only. Prints one JSON object per (server, streams) and one per ratio:
   tokens_per_s  all completion tokens / wall time from the first request sent to the last finished
@@ -20,8 +21,8 @@ AMX state); Q4_1 has no other repacked kernel (ggml-cpu/repack.cpp), so the flag
 
   build/pyenv/bin/python bench/serve_vs_llamaserver.py --llama-server /tmp/llamaserver/build/bin/llama-server
 
---repeat N runs the pair N times, alternating which server goes first (a busy machine's load
-drifts), prints the ratios of each pair and then their medians ("median_of_repeats").
+Ratios are taken per back-to-back pair (a busy machine's load drifts between minutes, less between
+seconds); the last line has their medians over the rounds.
 """
 import argparse
 import http.client
@@ -131,28 +132,29 @@ def measure(port, streams, max_tokens, extra):
             "mean_ttft_s": round(sum(ttfts) / len(ttfts), 4) if ttfts else None}, [r[2] for r in results]
 
 
-def run_server(name, cmd, port, a, extra):
-    log = tempfile.NamedTemporaryFile("w+", suffix=f".{name}.log", delete=False).name
-    with open(log, "w") as lf:
-        proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
-    out = []
-    try:
-        wait_healthy(port, proc, log)
+class Running:
+    """A server process, healthy and warmed (one short request)."""
+
+    def __init__(self, name, cmd, port, extra):
+        self.name, self.cmd, self.port, self.extra = name, cmd, port, extra
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=f".{name}.log", delete=False).name
+        with open(self.log, "w") as lf:
+            self.proc = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
+        wait_healthy(port, self.proc, self.log)
         complete(port, "Hello", 8, extra)  # first touch of the weights and the caches
-        for streams in a.streams:
-            row, texts = measure(port, streams, a.max_tokens, extra)
-            row = {"server": name, "command": " ".join(cmd), **row}
-            print(json.dumps(row), flush=True)
-            out.append((row, texts))
-    finally:
-        proc.send_signal(signal.SIGTERM)
+
+    def measure(self, streams, max_tokens):
+        row, texts = measure(self.port, streams, max_tokens, self.extra)
+        return {"server": self.name, "command": " ".join(self.cmd), **row}, texts
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(60)
+            self.proc.wait(60)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    os.unlink(log)
-    return out
+            self.proc.kill()
+            self.proc.wait()
+        os.unlink(self.log)
 
 
 def main():
@@ -164,38 +166,45 @@ def main():
     ap.add_argument("--threads", default="2")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--streams", type=int, nargs="+", default=[1, 8])
-    ap.add_argument("--repeat", type=int, default=1, help="pairs of runs, alternating which server goes first")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds; each measures both servers at every stream count")
     a = ap.parse_args()
     if max(a.streams) > len(PROMPTS):
         sys.exit(f"at most {len(PROMPTS)} streams")
 
-    def llama():
-        p = free_port()
-        return run_server("llama-server", [a.llama_server, "-m", a.model, "-t", a.threads, "-np", "8",
-                                           "-c", "8192", "--temp", "0", "--no-repack", "--host", "127.0.0.1",
-                                           "--port", str(p)], p, a, {"cache_prompt": False})
-
-    def reasonscope():
-        q = free_port()
-        return run_server("reasonscope", [a.bin, "serve", "--model", a.model, "--threads", a.threads,
-                                          "--port", str(q)], q, a, {})
-
+    p, q = free_port(), free_port()
+    theirs = Running("llama-server", [a.llama_server, "-m", a.model, "-t", a.threads, "-np", "8", "-c", "8192",
+                                      "--temp", "0", "--no-repack", "--host", "127.0.0.1", "--port", str(p)],
+                     p, {"cache_prompt": False})
+    try:
+        ours = Running("reasonscope", [a.bin, "serve", "--model", a.model, "--threads", a.threads, "--port", str(q)],
+                       q, {})
+    except BaseException:
+        theirs.stop()
+        raise
     ratios = {s: [] for s in a.streams}
-    for rep in range(a.repeat):
-        if rep % 2 == 0:
-            theirs, ours = llama(), reasonscope()
-        else:
-            ours, theirs = reasonscope(), llama()
-        for (o, ot), (t, tt) in zip(ours, theirs):
-            r = round(o["tokens_per_s"] / t["tokens_per_s"], 3)
-            ratios[o["streams"]].append(r)
-            print(json.dumps({"repeat": rep, "streams": o["streams"], "ratio_tokens_per_s_ours_over_llama_server": r,
-                              "ratio_mean_ttft_ours_over_llama_server":
-                                  round(o["mean_ttft_s"] / t["mean_ttft_s"], 3) if o["mean_ttft_s"] and t["mean_ttft_s"] else None,
-                              "same_text_requests": sum(x == y for x, y in zip(ot, tt))}), flush=True)
-    if a.repeat > 1:
-        print(json.dumps({"median_of_repeats": {str(s): statistics.median(v) for s, v in ratios.items()},
-                          "ratios": {str(s): v for s, v in ratios.items()}}), flush=True)
+    try:
+        for rep in range(a.repeat):
+            for streams in a.streams:
+                # Back to back, alternating which goes first: on a busy machine the load drifts.
+                pair = (theirs, ours) if (rep + streams) % 2 == 0 else (ours, theirs)
+                got = {}
+                for srv in pair:
+                    row, texts = srv.measure(streams, a.max_tokens)
+                    print(json.dumps({"repeat": rep, **row}), flush=True)
+                    got[srv.name] = (row, texts)
+                (o, ot), (t, tt) = got["reasonscope"], got["llama-server"]
+                r = round(o["tokens_per_s"] / t["tokens_per_s"], 3)
+                ratios[streams].append(r)
+                print(json.dumps({"repeat": rep, "streams": streams, "ratio_tokens_per_s_ours_over_llama_server": r,
+                                  "ratio_mean_ttft_ours_over_llama_server":
+                                      round(o["mean_ttft_s"] / t["mean_ttft_s"], 3)
+                                      if o["mean_ttft_s"] and t["mean_ttft_s"] else None,
+                                  "same_text_requests": sum(x == y for x, y in zip(ot, tt))}), flush=True)
+    finally:
+        ours.stop()
+        theirs.stop()
+    print(json.dumps({"median_ratio_tokens_per_s": {str(s): statistics.median(v) for s, v in ratios.items()},
+                      "ratios": {str(s): v for s, v in ratios.items()}}), flush=True)
 
 
 if __name__ == "__main__":
