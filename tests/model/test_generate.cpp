@@ -432,12 +432,17 @@ TEST(GenerateDefaultModel, ChatAnswerStopsAtEndOfTurn) {
   EXPECT_EQ(out[0].stop_reason, "eos");  // <|im_end|> is the model's EOS
 }
 
-// Greedy continuations of 10 prompts x 128 tokens on native weights, recorded with the CLI
-// before the sampler and the decode loop were reworked (issue 23). On the ISA they were
-// recorded with the generated tokens must be identical. Kernels for other ISAs sum in another order, so
-// there each recorded token must instead be the argmax of a teacher-forced forward up to a near
-// tie (checked here too on two rows, so that the check itself runs).
-TEST(GenerateDefaultModel, NativeGreedyMatchesTheRecordedContinuations) {
+// Greedy continuations of 10 prompts x 128 tokens from llama.cpp itself (llama-server, F32 KV
+// cache; tools/make_greedy_golden.py), on the same Q4_1 file. Our native path multiplies with
+// llama.cpp's arithmetic (test_native: equal to 5e-7 at position 0), but attention sums in
+// another f32 order, and the 8-bit rounding of later activations turns last-bit differences into
+// log-prob differences of up to ~0.2 nats; so where llama.cpp's choice is a near tie the two can
+// pick different tokens (recorded 2026-12-05: every row differs somewhere, first at token 1-63).
+// Checked here, with llama.cpp's tokens teacher-forced through our native forward:
+//   - each of llama.cpp's tokens is within kNearTie (0.4) of our largest logit (measured max 0.29 on both AVX-512 and scalar);
+//   - up to the first position where llama.cpp's token is not our clear argmax (a lead of at
+//     least kNearTie), our own greedy generation (first 32 tokens) is token for token llama.cpp's.
+TEST(GenerateDefaultModel, NativeGreedyMatchesLlamaCppUpToNearTies) {
   std::ifstream f(std::string(RS_SOURCE_DIR) + "/tests/golden/generate/greedy_smollm2_q4_1.json");
   ASSERT_TRUE(f) << "missing tests/golden/generate/greedy_smollm2_q4_1.json";
   const nlohmann::json g = nlohmann::json::parse(f);
@@ -445,31 +450,41 @@ TEST(GenerateDefaultModel, NativeGreedyMatchesTheRecordedContinuations) {
   LoadOptions lo;
   lo.weights = WeightFormat::Native;
   const Model m = load_model(dm.path, lo);
-  const bool same_isa = kernels::isa_name(kernels::active_isa()) == g.at("isa").get<std::string>();
-  // The first 32 tokens of each row are generated (test time); the teacher-forced check reads all.
+  constexpr float kNearTie = 0.4f;
   GenerateOptions o;
-  o.max_new_tokens = std::min<int64_t>(32, g.at("max_new_tokens").get<int64_t>());
-  size_t n_row = 0;
+  o.max_new_tokens = 32;
   ASSERT_EQ(g.at("rows").size(), 10u);
+  float worst_gap = 0.0f;
+  int64_t compared = 0;
   for (const auto& row : g.at("rows")) {
     const auto prompt = row.at("prompt_ids").get<std::vector<int64_t>>();
     const auto want = row.at("tokens").get<std::vector<int64_t>>();
+    ASSERT_FALSE(want.empty());
     EXPECT_EQ(to_i64(dm.tokenizer->encode(row.at("prompt").get<std::string>())), prompt);
-    if (same_isa) {
-      const Generation out = generate(m, dm.tokenizer.get(), {prompt}, o).at(0);
-      const size_t n = std::min<size_t>(want.size(), static_cast<size_t>(o.max_new_tokens));
-      EXPECT_EQ(out.tokens, std::vector<int64_t>(want.begin(), want.begin() + n)) << row.at("prompt");
-    }
-    if (same_isa && n_row++ >= 2) continue;
     std::vector<int64_t> seq = prompt;
     seq.insert(seq.end(), want.begin(), want.end());
-    at::Tensor logits = forward(m, at::tensor(seq, at::kLong).view({1, -1}), at::Tensor())[0];
+    const at::Tensor logits = forward(m, at::tensor(seq, at::kLong).view({1, -1}), at::Tensor())[0];
+    size_t clear = want.size();  // tokens before the first near tie
     for (size_t i = 0; i < want.size(); ++i) {
-      at::Tensor row_logits = logits[static_cast<int64_t>(prompt.size() + i - 1)];
-      const float top = row_logits.max().item<float>(), got = row_logits[want[i]].item<float>();
-      EXPECT_GE(got, top - 0.05f) << row.at("prompt") << " token " << i;
+      const at::Tensor lg = logits[static_cast<int64_t>(prompt.size() + i - 1)];
+      const auto top2 = lg.topk(2);
+      const float top = std::get<0>(top2)[0].item<float>(), second = std::get<0>(top2)[1].item<float>();
+      const float gap = top - lg[want[i]].item<float>();
+      worst_gap = std::max(worst_gap, gap);
+      EXPECT_LE(gap, kNearTie) << row.at("prompt") << " token " << i;
+      const bool clear_argmax = std::get<1>(top2)[0].item<int64_t>() == want[i] && top - second >= kNearTie;
+      if (!clear_argmax && clear == want.size()) clear = i;
     }
+    const Generation out = generate(m, dm.tokenizer.get(), {prompt}, o).at(0);
+    const size_t n = std::min<size_t>({clear, want.size(), static_cast<size_t>(o.max_new_tokens)});
+    ASSERT_GE(out.tokens.size(), n);
+    EXPECT_EQ(std::vector<int64_t>(out.tokens.begin(), out.tokens.begin() + n),
+              std::vector<int64_t>(want.begin(), want.begin() + n))
+        << row.at("prompt");
+    compared += static_cast<int64_t>(n);
   }
+  std::printf("[generate] llama.cpp's greedy tokens: at most %.3f below our top logit; %ld generated "
+              "tokens compared up to the first near tie\n", worst_gap, static_cast<long>(compared));
 }
 
 TEST(GenerateDefaultModel, SteeringWithAndWithoutCacheGivesTheSameTokens) {
