@@ -439,7 +439,8 @@ TEST(GenerateDefaultModel, ChatAnswerStopsAtEndOfTurn) {
 // log-prob differences of up to ~0.2 nats; so where llama.cpp's choice is a near tie the two can
 // pick different tokens (recorded 2026-12-05: every row differs somewhere, first at token 1-63).
 // Checked here, with llama.cpp's tokens teacher-forced through our native forward:
-//   - each of llama.cpp's tokens is within kNearTie (0.4) of our largest logit (measured max 0.29 on both AVX-512 and scalar);
+//   - each of llama.cpp's tokens is within kNearTie (0.4) of our largest logit (measured max
+//     0.29, with the AVX-512 and with the scalar kernels);
 //   - up to the first position where llama.cpp's token is not our clear argmax (a lead of at
 //     least kNearTie), our own greedy generation (first 32 tokens) is token for token llama.cpp's.
 TEST(GenerateDefaultModel, NativeGreedyMatchesLlamaCppUpToNearTies) {
