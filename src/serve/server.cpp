@@ -101,6 +101,15 @@ struct Job {
   int status = 200;                // non-stream: the response
   std::string body;
   std::atomic<bool> cancelled{false};  // the client went away
+  bool started = false;            // admitted into the batch: the status is 200 from here on
+
+  void start() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      started = true;
+    }
+    cv.notify_all();
+  }
 
   void push(std::string ev) {
     {
@@ -355,10 +364,39 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
   }
 
   if (!job->req.stream) {
-    std::unique_lock<std::mutex> lk(job->mu);
-    job->cv.wait(lk, [&] { return job->finished; });
-    res.status = job->status;
-    res.set_content(job->body, "application/json");
+    {
+      std::unique_lock<std::mutex> lk(job->mu);
+      job->cv.wait(lk, [&] { return job->finished || job->started; });
+      if (job->finished) {  // answered before it ran (an error, shutting down)
+        res.status = job->status;
+        res.set_content(job->body, "application/json");
+        return;
+      }
+    }
+    // Running, so the status is 200. Until the body is ready, a newline every 0.5 s (whitespace
+    // before a JSON value is insignificant, RFC 8259 section 2): once the client has gone away a
+    // write fails, which cancels the sequence, as for a stream. An internal error after this point
+    // can only be reported in the body.
+    res.set_chunked_content_provider(
+        "application/json",
+        [job](size_t, httplib::DataSink& sink) {
+          std::string body = "\n";
+          bool done = false;
+          {
+            std::unique_lock<std::mutex> lk(job->mu);
+            job->cv.wait_for(lk, std::chrono::milliseconds(500), [&] { return job->finished; });
+            if ((done = job->finished)) body = job->body;
+          }
+          if (!sink.write(body.data(), body.size())) {
+            job->cancelled = true;
+            return false;
+          }
+          if (done) sink.done();
+          return true;
+        },
+        [job](bool success) {
+          if (!success) job->cancelled = true;
+        });
     return;
   }
   res.set_header("Cache-Control", "no-cache");
@@ -549,6 +587,7 @@ std::unique_ptr<Seq> Server::start(const std::shared_ptr<Job>& jp) {
   if (r.chat)  // the chat format's end-of-turn token ends the answer too
     for (int32_t id : tok_.stop_ids()) go.stop_ids.push_back(id);
   auto seq = std::make_unique<Seq>(model_.config, &tok_, jp, go);
+  job.start();
   if (!r.steer.empty()) {
     seq->hooks = std::make_unique<Hooks>(model_.config);
     for (const SteerTerm& t : r.steer) steer::add_steering(*seq->hooks, model_, reg_.vectors.at(t.vector), {}, t.alpha);

@@ -1,9 +1,10 @@
-"""Stopping and leaving: a client that drops a stream frees the worker at once; SIGTERM stops
+"""Stopping and leaving: a client that drops a stream or a pending answer frees its slot at once; SIGTERM stops
 accepting, lets the request in flight finish, and the server exits 0. Own servers (native
 weights, the default for serving without a calibration)."""
 import json
 import re
 import signal
+import socket
 import threading
 import time
 
@@ -35,6 +36,32 @@ def test_dropped_stream_frees_the_worker():
         assert time.time() - t0 < 30
         assert cancelled_total(s.url) == 1
         assert running(s.url) == 0
+    finally:
+        assert s.stop() == 0, s.stderr()
+
+
+def test_dropped_non_streaming_request_frees_its_slot():
+    """A non-streaming client that leaves: its sequence is cancelled within about a second."""
+    s = Server(["--max-tokens-limit", "4000"])
+    try:
+        # greedy, this prompt repeats itself without an end-of-sequence token for hundreds of tokens
+        body = json.dumps({"prompt": "The capital of France is", "max_tokens": 4000, "temperature": 0}).encode()
+        sock = socket.create_connection(("127.0.0.1", int(s.url.rsplit(":", 1)[1])))
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        for _ in range(200):
+            if running(s.url) == 1:
+                break
+            time.sleep(0.05)
+        assert running(s.url) == 1
+        time.sleep(1.0)
+        assert running(s.url) == 1  # still generating when the client leaves
+        sock.close()
+        t0 = time.time()
+        while time.time() - t0 < 10 and (cancelled_total(s.url) != 1 or running(s.url) != 0):
+            time.sleep(0.1)
+        # 4000 tokens would take minutes
+        assert cancelled_total(s.url) == 1 and running(s.url) == 0, time.time() - t0
     finally:
         assert s.stop() == 0, s.stderr()
 
