@@ -13,7 +13,8 @@
 # Also: SIGTERM gives 143; a second SIGINT stops at once and still leaves no temporary file;
 # --resume with other settings is refused (exit 2) and leaves the checkpoint as it was.
 # Needs the default model (REASONSCOPE_MODEL or the cache of scripts/setup.sh); exits 77
-# (skipped) without it. RS_INTERRUPT_ONLY=score,trace limits the commands.
+# (skipped) without it. RS_INTERRUPT_ONLY=score,trace limits the commands. Prints a line per trial
+# (interrupted, with the items the checkpoint kept, or finished before the signal) and per command.
 # Usage: bash test_interrupt.sh /path/to/reasonscope
 set -u
 set -m  # background jobs keep SIGINT (a non-interactive shell would start them with it ignored)
@@ -167,11 +168,11 @@ for c in "${COMMANDS[@]}"; do
     wait "$pid"
     rc=$?
     if [ "$rc" = 130 ]; then
-      n_int=$((n_int + 1))
+      n_int=$((n_int + 1)) how="interrupted, $(wc -l <"$("ck_$c" "$d")") items kept"
       last=$(grep -v '^\s*$' "$TMP/err" | tail -1)
       [[ "$last" == *"interrupted (SIGINT)"*"--resume"* ]] || bad "$c trial $t: last stderr line: $last"
     elif [ "$rc" = 0 ]; then
-      n_fin=$((n_fin + 1))
+      n_fin=$((n_fin + 1)) how="finished first"
     else
       bad "$c trial $t: exit $rc after SIGINT: $(tail -2 "$TMP/err")"; continue
     fi
@@ -180,6 +181,7 @@ for c in "${COMMANDS[@]}"; do
     if ! "run_$c" "$d" --resume 2>"$TMP/err"; then bad "$c trial $t: --resume failed: $(tail -2 "$TMP/err")"; continue; fi
     msg=$(resumed "$ref" "$d" 2>&1) || { bad "$c trial $t: resumed: $msg"; continue; }
     n_ok=$((n_ok + 1))
+    echo "$c trial $t: $how; files whole; resumed identical"
   done
   echo "$c: $TRIALS trials, $n_int interrupted mid-run, $n_fin finished first, $n_ok resumed identical (uninterrupted run ${dur} ms, ${rest} ms after its first item)"
   [ "$n_ok" = "$TRIALS" ] && ok "$c: interrupt + resume"
