@@ -17,6 +17,14 @@
 # (interrupted, with the items the checkpoint kept, or finished before the signal) and per command.
 # Usage: bash test_interrupt.sh /path/to/reasonscope
 set -u
+# A shell that starts with SIGINT ignored (a background job of a non-interactive shell: `nohup
+# ... &`) cannot restore it, and every trial would then "finish first": run again with SIGINT at
+# its default.
+if (( 0x$(awk '/^SigIgn/ {print $2}' /proc/$$/status) & 2 )) && [ -z "${RS_INTERRUPT_REEXEC:-}" ]; then
+  RS_INTERRUPT_REEXEC=1 exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
+fi
 set -m  # background jobs keep SIGINT (a non-interactive shell would start them with it ignored)
 source "$(dirname "$0")/common.sh"
 TRIALS=${RS_INTERRUPT_TRIALS:-2}
