@@ -22,7 +22,8 @@ set -u
 # its default.
 if (( 0x$(awk '/^SigIgn/ {print $2}' /proc/$$/status) & 2 )) && [ -z "${RS_INTERRUPT_REEXEC:-}" ]; then
   RS_INTERRUPT_REEXEC=1 exec python3 -c 'import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores the last two itself
+    signal.signal(s, signal.SIG_DFL)
 os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
 fi
 set -m  # background jobs keep SIGINT (a non-interactive shell would start them with it ignored)
@@ -171,7 +172,10 @@ for c in "${COMMANDS[@]}"; do
     EXEC=exec "run_$c" "$d" 2>"$TMP/err" &  # the background job is the command itself
     pid=$!
     wait_rows "$("ck_$c" "$d")" "$pid"
-    sleep "$(python3 -c "import random; print(random.uniform(0, $rest / 1000.0))")"
+    # uniform in [0, rest) ms; bash's own RANDOM (15 bits), since starting python here took
+    # seconds on the loaded machine and so moved the signal past the end
+    wait_ms=$(( (RANDOM * 32768 + RANDOM) * rest / 1073741824 ))
+    sleep "$((wait_ms / 1000)).$(printf %03d $((wait_ms % 1000)))"
     kill -INT "$pid" 2>/dev/null
     wait "$pid"
     rc=$?
