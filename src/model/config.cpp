@@ -74,6 +74,13 @@ void ModelConfig::validate() const {
          ", n_vocab ", n_vocab, ", ...) give more than 9e18 parameters");
 }
 
+void ModelConfig::check_layers_fit(size_t n_tensors) const {
+  if (n_layer <= 0) fail(source, ": model config: n_layer (block_count) must be positive, found ", n_layer);
+  if (static_cast<uint64_t>(n_layer) > n_tensors)
+    fail(source, ": model config: ", n_layer, " blocks, but the weights hold only ", n_tensors,
+         " tensors (each block has its own)");
+}
+
 std::string ModelConfig::summary() const {
   std::ostringstream os;
   os << arch << " L=" << n_layer << " d=" << d_model << " H=" << n_head << "/" << n_head_kv
@@ -159,6 +166,7 @@ ModelConfig config_from_gguf(const gguf::File& f) {
   c.attn_qkv_bias = f.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.attn_out_bias = f.find_tensor("blk.0.attn_output.bias") != nullptr;
   c.mlp_bias = f.find_tensor("blk.0.ffn_up.bias") != nullptr;
+  c.check_layers_fit(f.tensors().size());  // before set_gemma3_options' per-layer flags
   if (c.arch == "gemma3") set_gemma3_options(c, f);
   c.validate();
   return c;

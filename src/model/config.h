@@ -62,6 +62,10 @@ struct ModelConfig {
   int64_t n_params() const;       // parameters, counting a tied matrix once
   // Throws rs::Error naming `source` when sizes are inconsistent (n_head % n_head_kv, ...).
   void validate() const;
+  // Bounded parsing: every block has tensors of its own, so a file holding n_tensors tensors
+  // has at most that many blocks. Checked before a loader allocates per-block structures (a
+  // 15 KB file claiming 117 million blocks took 21 GB; found by fuzz_gguf).
+  void check_layers_fit(size_t n_tensors) const;
   std::string summary() const;    // one line: "llama L=30 d=576 H=9/3 ..."
 };
 

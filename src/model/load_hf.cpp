@@ -32,6 +32,7 @@ Model load_hf_dir(const std::string& dir, const LoadOptions& opts) {
   m.config.source = dir;
   const ModelConfig& c = m.config;
   auto st = SafetensorsModel::open(dir);
+  c.check_layers_fit(st->tensors().size());
   const int64_t D = c.d_model, V = c.n_vocab;
 
   struct Job { const StTensor* t; at::Tensor dst; };

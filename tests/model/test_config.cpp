@@ -205,3 +205,37 @@ TEST(Config, HfJsonOutOfRangeSizesAreErrors) {
                 .find("c.json: key \"rope_scaling.original_max_position_embeddings\""),
             std::string::npos);
 }
+
+// Found by fuzz_gguf (fuzz/corpus/gguf/slow_block_count.gguf): a 15 KB file whose block_count says
+// 117 million took 12 s and 21 GB in `info`, allocating per-block structures before finding a
+// tensor missing. A file cannot hold more blocks than tensors; the config now says so first,
+// for GGUF files and for Hugging Face directories alike.
+TEST(Config, BlockCountBeyondTheTensorsIsRefusedBeforeAllocating) {
+  Model m = test::tiny_model(test::tiny_config("llama"), 2);
+  m.config.n_layer = 117440514;  // written as block_count; the file still holds 2 blocks
+  const std::string path = test::temp_path("cfg_blocks.gguf");
+  test::write_gguf(m, path);
+  const std::string msg = error_of([&] { load_model(path); });
+  EXPECT_NE(msg.find(path + ": model config: 117440514 blocks, but the weights hold only"), std::string::npos) << msg;
+  std::remove(path.c_str());
+
+  Model g = test::tiny_model(test::tiny_config("llama"), 2);
+  const std::string dir = test::temp_path("hf_blocks");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  SafetensorsWriter w;
+  for (const auto& [name, t] : g.named_weights()) {
+    at::Tensor c = t.contiguous();
+    w.add(name, StDtype::F32, c.sizes().vec(), c.data_ptr<float>());
+  }
+  w.write(dir + "/model.safetensors");
+  const ModelConfig& c = g.config;
+  std::ofstream(dir + "/config.json")
+      << "{\"model_type\": \"llama\", \"hidden_size\": " << c.d_model << ", \"intermediate_size\": " << c.d_ff
+      << ", \"num_attention_heads\": " << c.n_head << ", \"num_hidden_layers\": 50000000"
+      << ", \"num_key_value_heads\": " << c.n_head_kv << ", \"vocab_size\": " << c.n_vocab << "}";
+  const std::string msg2 = error_of([&] { load_model(dir); });
+  EXPECT_NE(msg2.find("model config: 50000000 blocks, but the weights hold only"), std::string::npos) << msg2;
+  std::remove((dir + "/model.safetensors").c_str());
+  std::remove((dir + "/config.json").c_str());
+  ::rmdir(dir.c_str());
+}
