@@ -21,7 +21,8 @@ float* grow(std::vector<float>& v, int64_t n) {
 }
 
 struct StepWorkspace {
-  std::vector<float> x, h, q, k, v, z, gate, up, cos, sin, cos_local, sin_local;
+  std::vector<float> x, h, q, k, v, z, gate, up;
+  native_detail::RopeTables rope;
   std::vector<int64_t> pos, past;
 };
 
@@ -93,36 +94,10 @@ at::Tensor step_native(const Model& m, const std::vector<SeqStep>& rows) {
   }
   const RowHooks hk{rows, ws.pos, ws.past, any_hooks};
 
-  // RoPE tables, one row per sequence: angle = pos * inv_freq (f32), as forward_native.
-  const at::Tensor inv_freq = m.inv_freq.to(at::kCPU, at::kFloat).contiguous();
-  const int64_t half = inv_freq.size(0);
-  auto tables = [&](const at::Tensor& inv, std::vector<float>& cos_buf, std::vector<float>& sin_buf) {
-    const float* invf = inv.data_ptr<float>();
-    float* cs = grow(cos_buf, N * half);
-    float* sn = grow(sin_buf, N * half);
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < half; ++j) {
-        const float angle = static_cast<float>(ws.pos[static_cast<size_t>(i)]) * invf[j];
-        cs[i * half + j] = std::cos(angle);
-        sn[i * half + j] = std::sin(angle);
-      }
-  };
-  tables(inv_freq, ws.cos, ws.sin);
-  const bool has_local = c.rope_theta_local > 0;
-  if (has_local) tables(local_inv_freq(m).to(at::kCPU, at::kFloat).contiguous(), ws.cos_local, ws.sin_local);
-  auto rope = [&](float* y, int64_t heads, bool local) {  // y [N, heads, dh] in place
-    const float* cosv = local ? ws.cos_local.data() : ws.cos.data();
-    const float* sinv = local ? ws.sin_local.data() : ws.sin.data();
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t h = 0; h < heads; ++h) {
-        float* v = y + (i * heads + h) * dh;
-        for (int64_t j = 0; j < half; ++j) {
-          const float x1 = v[j], x2 = v[j + half], cs = cosv[i * half + j], sn = sinv[i * half + j];
-          v[j] = x1 * cs - x2 * sn;
-          v[j + half] = x2 * cs + x1 * sn;
-        }
-      }
-  };
+  // RoPE tables, one row per sequence, as forward_native builds them.
+  ws.rope.build(m, ws.pos.data(), N);
+  const bool has_local = ws.rope.has_local();
+  auto rope = [&](float* y, int64_t heads, bool local) { ws.rope.apply(y, heads, dh, local); };
 
   const float q_scale = static_cast<float>(c.attn_scale > 0 ? c.attn_scale : 1.0 / std::sqrt(static_cast<double>(dh)));
   float* x = grow(ws.x, N * D);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 #include "kernels/thread_pool.h"
 #include "model/model.h"
@@ -32,6 +33,21 @@ void grow_cache(KVCache& cache, const ModelConfig& c, int64_t B, int64_t needed)
 // kb/vb; column j is skipped unless key_ok(j) or j == self): z = softmax(q k^T scale) v.
 void attend(const float* qv, const float* kb, const float* vb, const int64_t* key_mask, int64_t first,
             int64_t self, int64_t dh, float scale, float* scores, float* zv);
+// RoPE for n token rows at the given positions: angle = pos * inv_freq (f32), HF half-split
+// (rotate_half) layout; a second table for sliding-window layers with their own base (gemma3).
+// Kept in a thread's workspace, so building it allocates only when n grows.
+class RopeTables {
+ public:
+  void build(const Model& m, const int64_t* positions, int64_t n);
+  bool has_local() const { return has_local_; }
+  // y [n, heads, dh] in place: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin).
+  void apply(float* y, int64_t heads, int64_t dh, bool local) const;
+
+ private:
+  int64_t n_ = 0, half_ = 0;
+  bool has_local_ = false;
+  std::vector<float> cos_, sin_, cos_local_, sin_local_;
+};
 // The MLP activation in place: gate = act(gate) * up.
 void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n);
 

@@ -45,7 +45,8 @@ float* grow(std::vector<float>& v, int64_t n) {
 
 // Everything a call needs, kept between calls (per calling thread): no allocation per step.
 struct Workspace {
-  std::vector<float> x, h, q, k, v, z, attn, gate, up, tmp, cos, sin, cos_local, sin_local, last;
+  std::vector<float> x, h, q, k, v, z, attn, gate, up, tmp, last;
+  native_detail::RopeTables rope;
   std::vector<int64_t> pos, key_mask;
   ActRows acts;
   std::vector<ActRow> rows;
@@ -200,6 +201,40 @@ void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_
   }
 }
 
+void RopeTables::build(const Model& m, const int64_t* positions, int64_t n) {
+  n_ = n;
+  half_ = m.inv_freq.size(0);  // the local table rotates the same pairs
+  auto table = [&](const at::Tensor& inv_freq, std::vector<float>& cos_buf, std::vector<float>& sin_buf) {
+    const at::Tensor inv = inv_freq.to(at::kCPU, at::kFloat).contiguous();
+    const float* invf = inv.data_ptr<float>();
+    float* cs = grow(cos_buf, n * half_);
+    float* sn = grow(sin_buf, n * half_);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < half_; ++j) {
+        const float angle = static_cast<float>(positions[i]) * invf[j];
+        cs[i * half_ + j] = std::cos(angle);
+        sn[i * half_ + j] = std::sin(angle);
+      }
+  };
+  has_local_ = m.config.rope_theta_local > 0;
+  if (has_local_) table(local_inv_freq(m), cos_local_, sin_local_);
+  table(m.inv_freq, cos_, sin_);
+}
+
+void RopeTables::apply(float* y, int64_t heads, int64_t dh, bool local) const {
+  const float* cosv = local ? cos_local_.data() : cos_.data();
+  const float* sinv = local ? sin_local_.data() : sin_.data();
+  for (int64_t i = 0; i < n_; ++i)
+    for (int64_t h = 0; h < heads; ++h) {
+      float* v = y + (i * heads + h) * dh;
+      for (int64_t j = 0; j < half_; ++j) {
+        const float x1 = v[j], x2 = v[j + half_], cs = cosv[i * half_ + j], sn = sinv[i * half_ + j];
+        v[j] = x1 * cs - x2 * sn;
+        v[j + half_] = x2 * cs + x1 * sn;
+      }
+    }
+}
+
 }  // namespace native_detail
 
 at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at::Tensor& mask_in,
@@ -281,38 +316,9 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     }
   }
 
-  // RoPE tables for this call's positions: angle = pos * inv_freq (f32), HF half-split layout;
-  // a second pair for sliding-window layers with their own base (gemma3).
-  const at::Tensor inv_freq = m.inv_freq.to(at::kCPU, at::kFloat).contiguous();
-  const int64_t half = inv_freq.size(0);
-  auto tables = [&](const at::Tensor& inv, std::vector<float>& cos_buf, std::vector<float>& sin_buf) {
-    const float* invf = inv.data_ptr<float>();
-    float* cs = grow(cos_buf, BT * half);
-    float* sn = grow(sin_buf, BT * half);
-    for (int64_t i = 0; i < BT; ++i)
-      for (int64_t j = 0; j < half; ++j) {
-        const float angle = static_cast<float>(ws.pos[static_cast<size_t>(i)]) * invf[j];
-        cs[i * half + j] = std::cos(angle);
-        sn[i * half + j] = std::sin(angle);
-      }
-  };
-  tables(inv_freq, ws.cos, ws.sin);
-  const bool has_local = c.rope_theta_local > 0;
-  if (has_local) tables(local_inv_freq(m).to(at::kCPU, at::kFloat).contiguous(), ws.cos_local, ws.sin_local);
-  auto rope = [&](float* y, int64_t heads, bool local) {  // y [BT, heads, dh] in place
-    const float* cosv = local ? ws.cos_local.data() : ws.cos.data();
-    const float* sinv = local ? ws.sin_local.data() : ws.sin.data();
-    for (int64_t i = 0; i < BT; ++i)
-      for (int64_t h = 0; h < heads; ++h) {
-        float* v = y + (i * heads + h) * dh;
-        for (int64_t j = 0; j < half; ++j) {
-          // (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin)   (rotate_half)
-          const float x1 = v[j], x2 = v[j + half], cs = cosv[i * half + j], sn = sinv[i * half + j];
-          v[j] = x1 * cs - x2 * sn;
-          v[j + half] = x2 * cs + x1 * sn;
-        }
-      }
-  };
+  ws.rope.build(m, ws.pos.data(), BT);
+  const bool has_local = ws.rope.has_local();
+  auto rope = [&](float* y, int64_t heads, bool local) { ws.rope.apply(y, heads, dh, local); };
 
   const float q_scale = static_cast<float>(c.attn_scale > 0 ? c.attn_scale : 1.0 / std::sqrt(static_cast<double>(dh)));
   float* x = grow(ws.x, BT * D);
