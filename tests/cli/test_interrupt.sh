@@ -30,6 +30,9 @@ set -m  # background jobs keep SIGINT (a non-interactive shell would start them 
 source "$(dirname "$0")/common.sh"
 TRIALS=${RS_INTERRUPT_TRIALS:-2}
 ONLY=${RS_INTERRUPT_ONLY:-}
+# data label keeps 16 cases per item: 18 cases are 2 items, so the signal falls in the last one
+# and --resume recomputes nothing; 33 (3 items) leave one to recompute, at twice the time.
+LABEL_CASES=${RS_INTERRUPT_LABEL_CASES:-18}
 # One thread: ctest runs this beside other tests on 2 cores, where two threads each spend most of
 # their time waiting at OpenMP barriers (measured: `data label` 25 s with 2 threads, 9 s with 1).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -47,7 +50,7 @@ q data make cot-pairs --from "$TMP/pq.jsonl" --seed 5 --out "$TMP/cot.jsonl"
 q data make prontoqa --n 10 --seed 11 --hops 1,3 --out "$TMP/qk.jsonl"
 q data make babi15 --n 24 --seed 3 --out "$TMP/b.jsonl"
 q data make pairs --from "$TMP/b.jsonl" --seed 3 --out "$TMP/pairs.jsonl"
-q data make twohop --n 18 --seed 3 --out "$TMP/twohop.jsonl"
+q data make twohop --n "$LABEL_CASES" --seed 3 --out "$TMP/twohop.jsonl"
 q data make instructions --n 48 --seed 4 --tasks 3 --distributions 2 --out "$TMP/instr.jsonl"
 q steer train "${M[@]}" --data "$TMP/pairs.jsonl" --layers 8-10 --out "$TMP/v.gguf" ||
   { bad "setup: steer train"; exit 1; }
@@ -72,7 +75,7 @@ ck_steer_train() { echo "$1/v.gguf.resume/rows.jsonl"; }
 run_steer_eval() { $EXEC "$BIN" steer eval "${M[@]}" --vector "$TMP/v.gguf" --layers 9 --alpha 2 --data "$TMP/b.jsonl" \
   --limit 8 --calib 4 --bootstrap 200 --out "$1/o" "${@:2}"; }
 ck_steer_eval() { echo "$1/o/resume/rows.jsonl"; }
-run_label() { $EXEC "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --limit 20 --alternatives 1 --out "$1/labelled.jsonl" "${@:2}" >"$1/counts.json"; }
+run_label() { $EXEC "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --alternatives 1 --out "$1/labelled.jsonl" "${@:2}" >"$1/counts.json"; }
 ck_label() { echo "$1/labelled.jsonl.resume/rows.jsonl"; }
 run_cluster() { $EXEC "$BIN" cluster analyze "${M[@]}" --data "$TMP/instr.jsonl" --label-field task --text-field instruction \
   --layers 2,5 --batch 1 --out "$1/o" "${@:2}"; }
