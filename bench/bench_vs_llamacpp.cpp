@@ -161,7 +161,8 @@ nlohmann::json run_generate_command(const Args& a, const std::string& prompt) {
     if (!r) rs::fail("reasonscope generate failed (exit ", rc, "): ", cmd);
     if (i == 0) continue;  // warm-up
     tokens = static_cast<int64_t>((*r)["tokens"].size());
-    rate.push_back(tokens / (*r)["decode_seconds"].get<double>());
+    // single-token forwards over their time (the first token comes from the prompt's forward)
+    rate.push_back((*r)["decode_steps"].get<double>() / (*r)["decode_seconds"].get<double>());
     wall.push_back(dt);
   }
   return {{"decode_tok_s", median(rate)}, {"command_seconds", median(wall)}, {"tokens", tokens},

@@ -65,15 +65,20 @@ void run_generate(const GenerateCliOptions& o) {
                         {"stop_reason", g.stop_reason},
                         {"sampling", so.describe()},
                         {"prefill_seconds", st.prefill_seconds},
-                        {"decode_seconds", st.decode_seconds}};
+                        {"decode_seconds", st.decode_seconds},
+                        {"decode_steps", st.steps}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
   }
   std::fflush(stdout);  // the text ends before the timing line on stderr, even through a pipe
-  const double tps = st.decode_seconds > 0 ? st.generated_tokens / st.decode_seconds : 0.0;
+  // The first token comes from the prompt's forward, so the decode rate is the single-token
+  // forwards (steps) over their time; counting every token overstated it by 1/(n-1).
+  const std::string rate = st.steps > 0 && st.decode_seconds > 0
+                               ? str("decode ", st.steps / st.decode_seconds, " tok/s")
+                               : std::string("no decode step");
   log_info(str(g.tokens.size(), " tokens (", g.stop_reason, "); prompt ", ids.size(), " tokens in ",
-               st.prefill_seconds, " s; decode ", tps, " tok/s; ", so.describe()));
+               st.prefill_seconds, " s; ", rate, "; ", so.describe()));
 }
 
 Registrar reg{
