@@ -84,11 +84,7 @@ at::Tensor step_native(const Model& m, const std::vector<SeqStep>& rows) {
       if (r.hooks->config().n_layer != c.n_layer)
         fail("decode step: row ", i, "'s hooks were made for a model with ", r.hooks->config().n_layer,
              " layers, this one has ", c.n_layer);
-      for (int l = 0; l < c.n_layer; ++l)
-        for (HookPoint p : {HookPoint::attn_scores, HookPoint::pattern, HookPoint::result})
-          if (r.hooks->active(p, l))
-            fail("hook ", HookId{p, l}.name(), " needs the exact attention path: native (quantised) weights "
-                 "do not materialise it; load the model with --weights dequant");
+      nd::check_native_hooks(*r.hooks, c);
       any_hooks = true;
     }
   }

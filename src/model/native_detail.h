@@ -48,6 +48,9 @@ class RopeTables {
   bool has_local_ = false;
   std::vector<float> cos_, sin_, cos_local_, sin_local_;
 };
+// Refuses hooks the native path cannot serve (attention scores, pattern, per-head result: it
+// never materialises them), naming the hook and the way out.
+void check_native_hooks(const Hooks& hooks, const ModelConfig& c);
 // The MLP activation in place: gate = act(gate) * up.
 void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n);
 

@@ -190,6 +190,15 @@ void attend(const float* qv, const float* kb, const float* vb, const int64_t* ke
     if (scores[j] != 0.0f) kernels::axpy_f32(scores[j] * inv, vb + j * dh, zv, dh);
 }
 
+void check_native_hooks(const Hooks& hooks, const ModelConfig& c) {
+  for (int l = 0; l < c.n_layer; ++l)
+    for (HookPoint p : {HookPoint::attn_scores, HookPoint::pattern, HookPoint::result})
+      if (hooks.active(p, l))
+        fail("hook ", HookId{p, l}.name(), " needs the exact attention path: native (quantised) weights "
+             "do not materialise it; load the model with --weights dequant (LoadOptions::weights = "
+             "WeightFormat::Dequantize)");
+}
+
 void gated_activation(const ModelConfig& c, float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
@@ -254,14 +263,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
   for (int64_t i = 0; i < BT; ++i)
     if (tok[i] < 0 || tok[i] >= c.n_vocab)
       fail("forward: token id ", tok[i], " outside the vocabulary [0, ", c.n_vocab, ")");
-  if (o.hooks) {
-    for (int l = 0; l < c.n_layer; ++l)
-      for (HookPoint p : {HookPoint::attn_scores, HookPoint::pattern, HookPoint::result})
-        if (o.hooks->active(p, l))
-          fail("hook ", HookId{p, l}.name(), " needs the exact attention path: native (quantised) weights "
-               "do not materialise it; load the model with --weights dequant (LoadOptions::weights = "
-               "WeightFormat::Dequantize)");
-  }
+  if (o.hooks) native_detail::check_native_hooks(*o.hooks, c);
 
   const int64_t D = c.d_model, H = c.n_head, Hkv = c.n_head_kv, G = H / Hkv, dh = c.d_head, F = c.d_ff;
   const int64_t V = c.n_vocab;
