@@ -33,7 +33,7 @@ void run_generate(const GenerateCliOptions& o) {
   so.top_k = o.top_k;
   so.seed = o.model.seed;
   so.validate();  // before the model loads: bad options fail fast
-  LoadedModel lm = load_for_cli(o.model, /*prefer_native=*/true);
+  LoadedModel lm = load_for_cli(o.model, /*prefer_native=*/true, /*edit_as_hooks=*/true);
   std::vector<int64_t> ids = encode_prompt(*lm.tokenizer, o.prompt, o.chat, o.system);
   check_prompt_fits(lm.model.config, ids.size(), "--prompt");
 
@@ -47,7 +47,8 @@ void run_generate(const GenerateCliOptions& o) {
   go.sampling = so;
   go.stop_strings = o.stop;
   const bool steered = apply_steer_options(o.steer, lm.model, hooks);
-  if (!o.ablate.empty() || steered) go.hooks = &hooks;
+  if (lm.hook_edit) lens::add_edit_hooks(hooks, *lm.hook_edit);  // last (edit_hooks.h)
+  if (!o.ablate.empty() || steered || lm.hook_edit) go.hooks = &hooks;
   if (!o.json) {
     go.on_text = [](int64_t, const std::string& s) {
       std::fwrite(s.data(), 1, s.size(), stdout);

@@ -24,6 +24,8 @@ struct LoadedModel {
   Model model;
   std::unique_ptr<tok::Tokenizer> tokenizer;
   double load_seconds = 0.0;
+  // --edit on native weights in a command that asked for it (edit_hooks): to be added as hooks.
+  std::shared_ptr<const lens::WeightEdit> hook_edit;
 };
 
 inline at::Device parse_device(const std::string& s) {
@@ -59,7 +61,8 @@ inline WeightFormat parse_weights(const ModelOptions& o, const std::string& path
                                                                         : WeightFormat::Dequantize;
 }
 
-inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = false) {
+// edit_as_hooks: the command adds lm.hook_edit to its hooks, so --edit works on native weights.
+inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = false, bool edit_as_hooks = false) {
   LoadedModel lm;
   lm.path = classify(ExitCode::kModel, [&] { return resolve_model_path(o); });
   set_threads(o.threads);
@@ -72,7 +75,7 @@ inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = fals
     lm.model = load_model(lm.path, lo);
     lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
   });
-  apply_edit_option(lm.model, o.edit);
+  lm.hook_edit = apply_edit_option(lm.model, o.edit, edit_as_hooks);
   lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_debug(str("loaded ", lm.path, " in ", lm.load_seconds, " s: ", lm.model.config.summary()));
   return lm;

@@ -5,6 +5,8 @@
 #include "cli/cmd_model_common.h"
 #include "core/atomic_file.h"
 #include "data/outputs.h"
+#include "methods/lens/edit_hooks.h"
+#include "methods/qk/qk_question.h"
 #include "serve/server.h"
 
 namespace rs::cli {
@@ -14,8 +16,28 @@ struct ServeCliOptions {
   ModelOptions model;
   serve::ServeOptions serve;
   std::vector<std::string> steer;  // NAME=FILE
+  std::vector<std::string> edit;   // NAME=FILE
   std::string spectral_calibration;
+  std::string qk_heads;
 };
+
+// NAME=FILE options -> name -> file, in the order given; usage errors for anything else.
+std::map<std::string, std::string> named_files(const std::vector<std::string>& specs, const std::string& option,
+                                               const std::string& what) {
+  std::map<std::string, std::string> out;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      if (option == "--edit")
+        fail_as(ExitCode::kUsage, "--edit: serve registers edits by name and a request selects one with "
+                "{\"reasonscope\": {\"edit\": NAME}}: expected NAME=FILE (e.g. --edit fix=edit.safetensors), got '", spec, "'");
+      fail_as(ExitCode::kUsage, option, ": expected NAME=FILE (a name requests use, ", what, "), got '", spec, "'");
+    }
+    const std::string name = spec.substr(0, eq), file = spec.substr(eq + 1);
+    if (!out.emplace(name, file).second) fail_as(ExitCode::kUsage, option, ": the name '", name, "' is given twice");
+  }
+  return out;
+}
 
 spectral::Detector read_calibration(const std::string& path) {
   return classify(ExitCode::kBadInput, [&] {
@@ -39,16 +61,14 @@ void run_serve(ServeCliOptions o) {
   if (o.serve.port < 0 || o.serve.port > 65535) fail_as(ExitCode::kUsage, "--port: expected 0..65535, got ", o.serve.port);
   if (!(o.serve.grace_seconds >= 0)) fail_as(ExitCode::kUsage, "--grace-seconds: expected a number >= 0");
   serve::Registry reg;
-  std::map<std::string, std::string> steer_files;
-  for (const std::string& spec : o.steer) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      fail_as(ExitCode::kUsage, "--steer: expected NAME=FILE (a name requests use, a control-vector .gguf), got '", spec, "'");
-    const std::string name = spec.substr(0, eq), file = spec.substr(eq + 1);
-    if (!steer_files.emplace(name, file).second) fail_as(ExitCode::kUsage, "--steer: the name '", name, "' is given twice");
-  }
+  const auto steer_files = named_files(o.steer, "--steer", "a control-vector .gguf");
+  const auto edit_files = named_files(o.edit, "--edit", "an edit .safetensors");
   for (const auto& [name, file] : steer_files)
     reg.vectors[name] = classify(ExitCode::kBadInput, [&, &file = file] { return steer::read_control_vectors(file); });
+  for (const auto& [name, file] : edit_files)
+    reg.edits[name] = classify(ExitCode::kBadInput, [&, &file = file] { return lens::load_edit(file); });
+  if (!o.qk_heads.empty())
+    reg.qk = std::make_shared<qk::SavedHeads>(classify(ExitCode::kBadInput, [&] { return qk::read_heads_file(o.qk_heads); }));
   if (!o.spectral_calibration.empty()) {
     if (o.model.weights == "native")
       fail_as(ExitCode::kUsage, "--spectral-calibration needs exact attention (--weights dequant or auto); "
@@ -64,6 +84,14 @@ void run_serve(ServeCliOptions o) {
     classify(ExitCode::kBadInput, [&, &name = name, &file = file] {
       steer::check_against_model(reg.vectors.at(name), c.d_model, c.n_layer, file);
     });
+  // Edits are applied per request as hooks (any weights, one edit per row of a batch).
+  for (const auto& [name, file] : edit_files)
+    classify(ExitCode::kBadInput, [&, &name = name, &file = file] {
+      lens::check_edit_hooks(c, reg.edits.at(name), file);
+      lens::check_edit(lm.model, reg.edits.at(name), file);
+    });
+  if (reg.qk)
+    classify(ExitCode::kBadInput, [&] { qk::check_fits(*reg.qk, c, reg.qk->n_options, o.qk_heads); });
   if (reg.spectral) {
     const spectral::Detector& d = *reg.spectral;
     const nlohmann::json identity = {{"arch", c.arch}, {"n_layer", c.n_layer}, {"d_model", c.d_model},
@@ -91,6 +119,8 @@ Registrar reg{
     [](CLI::App& sub) {
       auto o = std::make_shared<ServeCliOptions>();
       add_model_options(sub, o->model);
+      // serve's --edit registers edits by name (below); the shared --edit FILE would edit every request
+      sub.remove_option(sub.get_option("--edit"));
       sub.add_option("--host", o->serve.host, "Address to listen on (loopback by default; 0.0.0.0 = every interface)")
           ->capture_default_str();
       sub.add_option("--port", o->serve.port, "TCP port; 0 = any free port (the log line names it)")
@@ -103,6 +133,13 @@ Registrar reg{
                      "Register a control vector (.gguf, llama.cpp layout) under NAME: NAME=FILE (repeatable); "
                      "requests steer with {\"reasonscope\": {\"steer\": [{\"vector\": NAME, \"alpha\": A}]}}, "
                      "on every layer the file has");
+      sub.add_option("--edit", o->edit,
+                     "Register a weight edit (.safetensors of deltas, e.g. from `edit creme`) under NAME: NAME=FILE "
+                     "(repeatable); a request applies one with {\"reasonscope\": {\"edit\": NAME}}, as hooks, "
+                     "so requests in one batch may carry different edits or none");
+      sub.add_option("--qk-heads", o->qk_heads,
+                     "The heads.json of `verify qk`; requests ask for the QK judge with "
+                     "{\"reasonscope\": {\"verify\": [\"qk\"]}} (a question in that file's template)");
       sub.add_option("--spectral-calibration", o->spectral_calibration,
                      "A detector saved by `verify spectral --save-calibration`; requests ask for its score with "
                      "{\"reasonscope\": {\"verify\": [\"spectral\"]}} (makes --weights auto load exact weights)");
@@ -132,7 +169,8 @@ Registrar reg{
           "SIGTERM or SIGINT: stop accepting, finish in-flight requests (--grace-seconds), exit 0.\n"
           "Examples:\n"
           "  reasonscope serve --port 8080\n"
-          "  reasonscope serve --steer careful=careful.gguf --spectral-calibration cal.json --api-key s3cret");
+          "  reasonscope serve --steer careful=careful.gguf --spectral-calibration cal.json --api-key s3cret\n"
+          "  reasonscope serve --edit fix=edit.safetensors --qk-heads qk/heads.json");
       sub.callback([o] { run_serve(*o); });
     }};
 

@@ -22,6 +22,7 @@
 #include "methods/qk/qk_data.h"
 #include "methods/qk/qk_eval.h"
 #include "methods/qk/qk_judge.h"
+#include "methods/qk/qk_question.h"
 #include "methods/qk/qk_runner.h"
 #include "model/generate.h"
 
@@ -55,18 +56,7 @@ void run_qk(const QkOptions& o) {
   // Saved heads first: their template and RoPE setting are the judge's, unless overridden.
   qk::SavedHeads saved;
   if (apply) {
-    saved = classify(ExitCode::kBadInput, [&] {
-      const std::string text = read_file(o.heads);
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(text);
-      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
-        fail(o.heads, ": not valid JSON (", e.what(), ")");
-      }
-      // Unstamped files (version 1) already named heads by block index: read as they are.
-      data::layer_convention_version(j, o.heads);
-      return qk::saved_heads_from_json(j, o.heads);
-    });
+    saved = classify(ExitCode::kBadInput, [&] { return qk::read_heads_file(o.heads); });
   }
   std::string tmpl = o.template_text.empty() ? (apply ? saved.template_text : qk::kDefaultTemplate)
                                              : qk::unescape_template(o.template_text);
@@ -118,7 +108,7 @@ void run_qk(const QkOptions& o) {
   qk::ScanOptions so;
   so.post_rope = rope == "post";
   so.batch_size = o.batch_size;
-  so.pad_id = lm.tokenizer->pad_id() >= 0 ? lm.tokenizer->pad_id() : std::max(0, lm.tokenizer->eos_id());
+  so.pad_id = qk::scan_pad_id(*lm.tokenizer);
   Progress progress("verify qk", prompts.size());
   // The scan runs batch by batch with a checkpoint (cli/checkpoint.h). The batches are the ones
   // qk::scan forms (longest first, stable), so each is the same padded forward as in one call

@@ -186,8 +186,8 @@ Request parse_request(const std::string& body, bool chat, const Limits& limits) 
   if (const json* ext = field(j, "reasonscope")) {
     if (!ext->is_object()) bad("reasonscope", "'reasonscope': expected an object, got " + type_of(*ext));
     for (const auto& [k, v] : ext->items())
-      if (k != "steer" && k != "verify")
-        bad("reasonscope." + k, "'reasonscope." + k + "': unknown field (expected steer, verify)");
+      if (k != "steer" && k != "edit" && k != "verify")
+        bad("reasonscope." + k, "'reasonscope." + k + "': unknown field (expected steer, edit, verify)");
     if (const json* st = field(*ext, "steer")) {
       if (!st->is_array()) bad("reasonscope.steer", "'reasonscope.steer': expected an array of {vector, alpha}");
       for (size_t i = 0; i < st->size(); ++i) {
@@ -202,11 +202,16 @@ Request parse_request(const std::string& body, bool chat, const Limits& limits) 
         r.steer.push_back(term);
       }
     }
+    if (const json* ed = field(*ext, "edit")) {
+      if (!ed->is_string() || ed->get<std::string>().empty())
+        bad("reasonscope.edit", "'reasonscope.edit': expected the name of a registered edit, got " + ed->dump());
+      r.edit = ed->get<std::string>();
+    }
     if (const json* vf = field(*ext, "verify")) {
       if (!vf->is_array()) bad("reasonscope.verify", "'reasonscope.verify': expected an array such as [\"spectral\"]");
       for (const json& x : *vf) {
-        if (!x.is_string() || x != "spectral")
-          bad("reasonscope.verify", "'reasonscope.verify': unknown verifier " + x.dump() + " (this server has: spectral)");
+        if (!x.is_string() || (x != "spectral" && x != "qk"))
+          bad("reasonscope.verify", "'reasonscope.verify': unknown verifier " + x.dump() + " (expected spectral, qk)");
         r.verify.push_back(x.get<std::string>());
       }
     }

@@ -62,7 +62,8 @@ struct Request {
   int top_logprobs = 0;
   // the `reasonscope` object
   std::vector<SteerTerm> steer;
-  std::vector<std::string> verify;        // "spectral"
+  std::string edit;                       // a name registered with --edit NAME=FILE; empty: none
+  std::vector<std::string> verify;        // "spectral", "qk"
 };
 
 // Throws ApiError(400) for malformed JSON, a field of the wrong type or out of range, n != 1.

@@ -1,10 +1,14 @@
 // The HTTP side of `reasonscope serve` (server.h): routes, the job queue, the batching decode
 // worker, server-sent events, /metrics and the graceful stop. The maths is rs::forward (prefill),
 // rs::decode_step (batched decode), rs::Sampler and rs::SequenceTracker (as rs::generate),
-// steer::add_steering and spectral::analyse_tokens, as the CLI commands use them.
+// steer::add_steering, lens::add_edit_hooks, spectral::analyse_tokens and qk::judge_question, as
+// the CLI commands use them.
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +17,7 @@
 #include <cmath>
 #include <ctime>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -21,6 +26,8 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "hooks/hooks.h"
+#include "methods/lens/edit_hooks.h"
+#include "methods/qk/qk_question.h"
 #include "methods/spectral/features.h"
 #include "methods/spectral/names.h"
 #include "methods/spectral/runner.h"
@@ -70,7 +77,7 @@ struct Histogram {
 struct Metrics {
   std::mutex mu;
   std::map<std::pair<std::string, int>, uint64_t> requests;  // (path, status)
-  uint64_t prompt_tokens = 0, completion_tokens = 0, cancelled = 0;
+  uint64_t prompt_tokens = 0, completion_tokens = 0, cancelled = 0, dropped = 0;
   Histogram ttft{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
   Histogram per_token{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
   Histogram duration{{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}};
@@ -130,6 +137,38 @@ struct Job {
 };
 
 std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
+
+// The socket of a request's connection, which httplib 0.11 does not hand to handlers: the open
+// descriptor whose local and remote ends are the request's. -1 when none is found.
+int connection_fd(const httplib::Request& req) {
+  auto port_of = [](const sockaddr_storage& a) {
+    if (a.ss_family == AF_INET) return static_cast<int>(ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port));
+    if (a.ss_family == AF_INET6) return static_cast<int>(ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port));
+    return -1;
+  };
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos || name.size() > 9) continue;
+    const int fd = std::stoi(name);
+    sockaddr_storage a{};
+    socklen_t n = sizeof a;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0 || port_of(a) != req.local_port) continue;
+    n = sizeof a;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0 || port_of(a) != req.remote_port) continue;
+    char host[NI_MAXHOST];
+    if (getnameinfo(reinterpret_cast<sockaddr*>(&a), n, host, sizeof host, nullptr, 0, NI_NUMERICHOST) == 0 &&
+        req.remote_addr == host)
+      return fd;
+  }
+  return -1;
+}
+
+// The client has closed its end (HTTP clients do not half-close while waiting for an answer).
+bool peer_closed(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 // A request the decode worker is running: its own KV cache, hooks (steering), sampler and end
 // conditions (rs::SequenceTracker, as rs::generate), and what its stream has sent so far.
@@ -202,6 +241,25 @@ class Server {
   void emit(Seq& seq, const std::string& text);
   void complete(Seq& seq);
   void fail_job(Job& job, const std::exception& e);
+  // The client went away: the sequence stops at its next step, and a request still waiting in
+  // the queue leaves it now (freeing its place). Returns whether it was still queued.
+  bool cancel(const std::shared_ptr<Job>& job) {
+    job->cancelled = true;
+    bool dropped = false;
+    {
+      std::lock_guard<std::mutex> lk(qmu_);
+      const auto it = std::find(queue_.begin(), queue_.end(), job);
+      if ((dropped = it != queue_.end())) queue_.erase(it);
+    }
+    if (!dropped) return false;
+    qcv_.notify_all();
+    {
+      std::lock_guard<std::mutex> lk(metrics_.mu);
+      ++metrics_.dropped;
+    }
+    log_info(str("serve: ", job->id, ": the client left while queued; dropped"));
+    return true;
+  }
   // A sequence is about to be answered: it no longer counts as running (before the client can
   // see the answer, so /metrics right after it never counts it).
   void leave() {
@@ -214,6 +272,7 @@ class Server {
   json logprobs_json(const Job& job, const std::vector<TokenLogprob>& lps, size_t from, size_t to,
                      size_t text_offset) const;
   json verify(const Job& job, const std::string& completion);
+  json verify_qk(const Job& job);
   size_t in_flight() {
     std::lock_guard<std::mutex> lk(qmu_);
     return queue_.size() + active_;
@@ -316,10 +375,21 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
                        "no steering vector named '" + t.vector + "' is registered (this server has: " +
                            (names.empty() ? "none; start it with --steer NAME=FILE" : names) + ")");
       }
-    for (const std::string& v : r.verify)
+    if (!r.edit.empty() && !reg_.edits.count(r.edit)) {
+      std::string names;
+      for (const auto& [n, e] : reg_.edits) names += (names.empty() ? "" : ", ") + n;
+      throw ApiError(400, "unknown_edit", "reasonscope.edit",
+                     "no edit named '" + r.edit + "' is registered (this server has: " +
+                         (names.empty() ? "none; start it with --edit NAME=FILE" : names) + ")");
+    }
+    for (const std::string& v : r.verify) {
       if (v == "spectral" && !reg_.spectral)
         throw ApiError(400, "verifier_not_configured", "reasonscope.verify",
                        "'spectral' needs a calibration: start the server with --spectral-calibration FILE");
+      if (v == "qk" && !reg_.qk)
+        throw ApiError(400, "verifier_not_configured", "reasonscope.verify",
+                       "'qk' needs saved heads: start the server with --qk-heads FILE (the heads.json of `verify qk`)");
+    }
     if (chat) {
       try {
         job->prompt_text = tok_.apply_chat(r.messages, true);
@@ -364,9 +434,24 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
   }
 
   if (!job->req.stream) {
+    // Queued, nothing is written yet (the status is not known), so a client that leaves shows as
+    // the end of its socket, looked at every 0.2 s.
+    int fd = -2;  // looked up once it has waited (most requests start at once)
     {
       std::unique_lock<std::mutex> lk(job->mu);
-      job->cv.wait(lk, [&] { return job->finished || job->started; });
+      while (!job->cv.wait_for(lk, std::chrono::milliseconds(200), [&] { return job->finished || job->started; })) {
+        if (fd == -2) fd = connection_fd(req);
+        if (fd < 0 || !peer_closed(fd)) continue;
+        lk.unlock();
+        if (cancel(job)) {
+          // 499: nginx's "client closed request"; nobody reads it.
+          res.status = 499;
+          res.set_content(dump(error_body(499, "the client went away before this request started", "cancelled")),
+                          "application/json");
+          return;
+        }
+        lk.lock();  // the worker took it meanwhile: it sees `cancelled` and ends it
+      }
       if (job->finished) {  // answered before it ran (an error, shutting down)
         res.status = job->status;
         res.set_content(job->body, "application/json");
@@ -379,7 +464,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     // can only be reported in the body.
     res.set_chunked_content_provider(
         "application/json",
-        [job](size_t, httplib::DataSink& sink) {
+        [this, job](size_t, httplib::DataSink& sink) {
           std::string body = "\n";
           bool done = false;
           {
@@ -388,21 +473,21 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
             if ((done = job->finished)) body = job->body;
           }
           if (!sink.write(body.data(), body.size())) {
-            job->cancelled = true;
+            cancel(job);
             return false;
           }
           if (done) sink.done();
           return true;
         },
-        [job](bool success) {
-          if (!success) job->cancelled = true;
+        [this, job](bool success) {
+          if (!success) cancel(job);
         });
     return;
   }
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [job](size_t, httplib::DataSink& sink) {
+      [this, job](size_t, httplib::DataSink& sink) {
         std::deque<std::string> ready;
         bool done = false;
         {
@@ -416,14 +501,14 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
         if (ready.empty() && !done) ready.push_back(": waiting\n\n");
         for (const std::string& ev : ready)
           if (!sink.write(ev.data(), ev.size())) {
-            job->cancelled = true;
+            cancel(job);
             return false;
           }
         if (done) sink.done();
         return true;
       },
-      [job](bool success) {
-        if (!success) job->cancelled = true;
+      [this, job](bool success) {
+        if (!success) cancel(job);
       });
 }
 
@@ -534,6 +619,10 @@ json Server::logprobs_json(const Job& job, const std::vector<TokenLogprob>& lps,
 json Server::verify(const Job& job, const std::string& completion) {
   json out = json::object();
   for (const std::string& v : job.req.verify) {
+    if (v == "qk") {
+      out["qk"] = verify_qk(job);
+      continue;
+    }
     if (v != "spectral") continue;
     const spectral::Detector& d = *reg_.spectral;
     // Exactly what `verify spectral --calibration` computes on one row whose text is the prompt
@@ -559,6 +648,38 @@ json Server::verify(const Job& job, const std::string& completion) {
                        {"token_count", tr.n_tokens}, {"truncated", tr.truncated},
                        {"mean_logprob", tr.mean_logprob}, {"seconds", since(t0)}};
   }
+  return out;
+}
+
+// The question the QK judge reads: a completion's prompt, or a chat's last user message (the
+// judge scores it in the heads' own template, not wrapped in the chat format).
+json Server::verify_qk(const Job& job) {
+  const qk::SavedHeads& heads = *reg_.qk;
+  std::string text = job.prompt_text;
+  if (job.req.chat) {
+    text.clear();
+    for (const tok::ChatMessage& m : job.req.messages)
+      if (m.role == "user") text = m.content;
+  }
+  std::string why;
+  const std::optional<qk::Example> ex = qk::read_question(text, heads, &why);
+  if (!ex) return {{"in_template", false}, {"reason", why}};
+  const auto t0 = Clock::now();
+  json row;
+  try {
+    row = qk::judge_question(model_, tok_, heads, *ex);
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    return {{"in_template", true}, {"error", msg.substr(0, msg.find('\n'))}};
+  }
+  json out = {{"in_template", true}, {"options", row["options"]}, {"choice", row["prediction"]},
+              {"choice_index", row["ensemble"]["prediction"]}};
+  for (const char* judge : {"ensemble", "top1", "baseline_first_token", "baseline_sequence"})
+    if (row.contains(judge)) {
+      row[judge].erase("correct");  // no label in a request
+      out[judge] = row[judge];
+    }
+  out["seconds"] = since(t0);
   return out;
 }
 
@@ -588,9 +709,10 @@ std::unique_ptr<Seq> Server::start(const std::shared_ptr<Job>& jp) {
     for (int32_t id : tok_.stop_ids()) go.stop_ids.push_back(id);
   auto seq = std::make_unique<Seq>(model_.config, &tok_, jp, go);
   job.start();
-  if (!r.steer.empty()) {
+  if (!r.steer.empty() || !r.edit.empty()) {
     seq->hooks = std::make_unique<Hooks>(model_.config);
     for (const SteerTerm& t : r.steer) steer::add_steering(*seq->hooks, model_, reg_.vectors.at(t.vector), {}, t.alpha);
+    if (!r.edit.empty()) lens::add_edit_hooks(*seq->hooks, reg_.edits.at(r.edit));  // last (edit_hooks.h)
   }
   if (r.stream && r.chat)
     job.push(sse(seq->chunk(opts_.model_id, {{"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}})));
@@ -661,13 +783,14 @@ void Server::complete(Seq& seq) {
                       {"total_tokens", n_prompt + n_completion}};
   const char* fr = finish_reason(g.stop_reason);
   json ext;
-  if (!r.steer.empty() || !r.verify.empty()) {
+  if (!r.steer.empty() || !r.edit.empty() || !r.verify.empty()) {
     ext = json::object();
     if (!r.steer.empty()) {
       json s = json::array();
       for (const SteerTerm& t : r.steer) s.push_back({{"vector", t.vector}, {"alpha", t.alpha}});
       ext["steer"] = s;
     }
+    if (!r.edit.empty()) ext["edit"] = r.edit;
     if (!r.verify.empty() && g.stop_reason != "cancelled") ext["verify"] = verify(job, g.text);
   }
   {
@@ -731,6 +854,7 @@ std::string Server::metrics_text() {
   counter("reasonscope_prompt_tokens_total", "Prompt tokens of the generation requests run.", metrics_.prompt_tokens);
   counter("reasonscope_completion_tokens_total", "Tokens generated.", metrics_.completion_tokens);
   counter("reasonscope_cancelled_total", "Generations cut short (client gone, shutdown).", metrics_.cancelled);
+  counter("reasonscope_queue_dropped_total", "Queued requests whose client left before they started.", metrics_.dropped);
   gauge("reasonscope_queue_depth", "Generation requests waiting for the decode worker.", waiting);
   gauge("reasonscope_requests_running", "Generation requests being decoded (the active batch).", running);
   metrics_.ttft.write(out, "reasonscope_time_to_first_token_seconds", "From arrival to the first generated token.");

@@ -17,6 +17,8 @@
 #include <memory>
 #include <string>
 
+#include "methods/lens/edit_file.h"
+#include "methods/qk/heads_file.h"
 #include "methods/spectral/detector.h"
 #include "methods/steer/cvec_file.h"
 #include "model/model.h"
@@ -40,7 +42,9 @@ struct ServeOptions {
 
 struct Registry {
   std::map<std::string, steer::ControlVectors> vectors;  // --steer NAME=FILE
+  std::map<std::string, lens::WeightEdit> edits;         // --edit NAME=FILE (checked: edit_hooks.h)
   std::shared_ptr<spectral::Detector> spectral;          // --spectral-calibration
+  std::shared_ptr<qk::SavedHeads> qk;                    // --qk-heads (checked against the model)
 };
 
 // Serves until SIGTERM/SIGINT; returns after the graceful stop. Throws rs::Error when the

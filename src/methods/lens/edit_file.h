@@ -37,7 +37,9 @@ std::map<std::string, std::string> model_identity(const Model& m);
 
 void save_edit(const WeightEdit& e, const std::string& path);  // atomic
 WeightEdit load_edit(const std::string& path);                 // throws naming the file
-// The identity and shape checks alone (throws rs::Error naming `path`; changes nothing).
+// The identity and shape checks alone (throws rs::Error naming `path`; changes nothing). Works on
+// native weights too (their projections, measured dequantised), for edits applied as hooks
+// (edit_hooks.h).
 void check_edit(const Model& m, const WeightEdit& e, const std::string& path = "edit");
 // Checks the identity and shapes (before touching anything), then W += delta for every delta.
 // `path` is used in messages.
