@@ -8,11 +8,230 @@
 #define RS_SIMD_VNNI 1
 #include "kernels/dot_simd_impl.h"
 
+#include <algorithm>
+#include <vector>
+
+// ---------------------------------------------------------------- batched K-quant products
+// Prefill multiplies each weight row by hundreds of activation rows; the 4x4 tiles unpack a
+// block's nibbles once per 4 activation rows and reduce every integer sum horizontally. Here
+// 16 activation rows sit in the lanes of a 512-bit vector (their bytes interleaved four at a
+// time, the layout vpdpbusd reads), a weight row's unpacked bytes are broadcast four at a time,
+// and each sub-block's sum is scaled by its integer scale in the lanes (vpmulld): no horizontal
+// sums at all. Weight rows are unpacked once per group of activation rows that stays in L2.
+// The integer sums are exact, so every output's f32 steps are the tiles' (dot_scalar.cpp):
+// acc = fma(d dx, isum, acc), then for Q4_K acc = fma(-(dmin dx), msum, acc).
+namespace rs::kernels::detail::avx512 {
+namespace {
+
+#define RS_INLINE RS_SIMD_TARGET inline __attribute__((always_inline))
+
+// A weight row's 256-block, unpacked: the values as bytes in element order, the sub-block
+// scales (Q4_K: 8 of 32 elements; Q6_K: 16 of 16), and the int16 pairs multiplying the
+// activations' 16-element sums in pairs (Q4_K: (min_q, min_q), giving msum; Q6_K:
+// (-32 sc_2q, -32 sc_2q+1), the 6-bit values' zero point folded into isum).
+struct alignas(64) UBlock {
+  uint8_t q[256];
+  int32_t sc[16];
+  uint32_t pair[8];
+  float d, dm;
+};
+
+// int32 -> f32 (vcvtdq2ps); the masked form because GCC 12's _mm512_cvtepi32_ps trips
+// -Wmaybe-uninitialized in its own header
+RS_INLINE __m512 to_f32(__m512i v) { return _mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xffff, v); }
+
+inline uint32_t pair16(int a, int b) {
+  return static_cast<uint32_t>(static_cast<uint16_t>(a)) | static_cast<uint32_t>(static_cast<uint16_t>(b)) << 16;
+}
+
+RS_SIMD_TARGET void unpack_q4k(const uint8_t* blk, UBlock& u) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  for (int i = 0; i < 4; ++i) {  // bytes 32i..: low nibbles are elements 64i.., high 64i + 32..
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q + 64 * i), _mm256_and_si256(q, m4));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q + 64 * i + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+  }
+  uint8_t sc[8], mn[8];
+  unpack_q4k_scales(blk + 4, sc, mn);
+  for (int j = 0; j < 8; ++j) {
+    u.sc[j] = sc[j];
+    u.pair[j] = pair16(mn[j], mn[j]);
+  }
+  u.d = _cvtsh_ss(load_u16(blk));
+  u.dm = _cvtsh_ss(load_u16(blk + 2));
+}
+
+RS_SIMD_TARGET void unpack_q6k(const uint8_t* blk, UBlock& u) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+  for (int half = 0; half < 2; ++half) {
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * half));
+    for (int k = 0; k < 4; ++k) {  // as dot_scalar.cpp dot_q6_k: run k of the half
+      const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * half + 32 * (k & 1)));
+      const __m256i lo4 = _mm256_and_si256(k >> 1 ? _mm256_srli_epi16(ql, 4) : ql, m4);
+      const __m256i hi2 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q + 128 * half + 32 * k), _mm256_or_si256(lo4, _mm256_slli_epi16(hi2, 4)));
+    }
+  }
+  const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+  for (int g = 0; g < 16; ++g) u.sc[g] = sc[g];
+  for (int q = 0; q < 8; ++q) u.pair[q] = pair16(-32 * sc[2 * q], -32 * sc[2 * q + 1]);
+  u.d = _cvtsh_ss(load_u16(blk + 208));
+  u.dm = 0.0f;
+}
+
+// 16 activation rows, interleaved: q as [n / 4][16 lanes] 4-byte words, dx as [nb][16], the
+// 16-element sums as [nb][8][16] int16 pairs (bsum_2q, bsum_2q+1). Missing rows are zeros.
+struct Group {
+  const uint8_t* q;
+  const float* dx;
+  const uint32_t* bs;
+};
+
+void pack_group(const ActRow* x, int v, int64_t n, uint32_t* q, float* dx, uint32_t* bs) {
+  const int64_t nb = n / 256;
+  for (int c = 0; c < 16; ++c) {
+    const int8_t* xq = c < v ? x[c].qk : nullptr;
+    for (int64_t k = 0; k < n / 4; ++k) q[16 * k + c] = xq ? load_u32(reinterpret_cast<const uint8_t*>(xq) + 4 * k) : 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      dx[16 * b + c] = xq ? x[c].dk[b] : 0.0f;
+      for (int p = 0; p < 8; ++p)
+        bs[(8 * b + p) * 16 + c] = xq ? pair16(x[c].bsums[16 * b + 2 * p], x[c].bsums[16 * b + 2 * p + 1]) : 0;
+    }
+  }
+}
+
+// R weight rows (u[r][b], nb blocks each) x T groups of 16 activation rows -> out[r][t][16]
+template <bool Q4K, int R, int T>
+RS_SIMD_TARGET void micro(const UBlock* const* u, int64_t nb, const Group* g, float (*out)[T][16]) {
+  constexpr int S = Q4K ? 32 : 16;  // elements per scale
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i is[R][T];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) is[r][t] = _mm512_setzero_si512();
+    if (!Q4K)
+      for (int p = 0; p < 8; ++p) {
+        __m512i bsv[T];
+        for (int t = 0; t < T; ++t) bsv[t] = _mm512_loadu_si512(g[t].bs + (8 * b + p) * 16);
+        for (int r = 0; r < R; ++r) {
+          const __m512i wp = _mm512_set1_epi32(static_cast<int32_t>(u[r][b].pair[p]));
+          for (int t = 0; t < T; ++t) is[r][t] = _mm512_dpwssd_epi32(is[r][t], bsv[t], wp);
+        }
+      }
+    for (int j = 0; j < 256 / S; ++j) {
+      __m512i part[R][T];
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < T; ++t) part[r][t] = _mm512_setzero_si512();
+      for (int k = 0; k < S / 4; ++k) {
+        const int64_t word = 64 * b + (S / 4) * j + k;
+        __m512i a[T];
+        for (int t = 0; t < T; ++t) a[t] = _mm512_loadu_si512(g[t].q + 64 * word);
+        for (int r = 0; r < R; ++r) {
+          const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(load_u32(u[r][b].q + S * j + 4 * k)));
+          for (int t = 0; t < T; ++t) part[r][t] = _mm512_dpbusd_epi32(part[r][t], wv, a[t]);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512i sv = _mm512_set1_epi32(u[r][b].sc[j]);
+        for (int t = 0; t < T; ++t) is[r][t] = _mm512_add_epi32(is[r][t], _mm512_mullo_epi32(part[r][t], sv));
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const __m512 dx = _mm512_loadu_ps(g[t].dx + 16 * b);
+      for (int r = 0; r < R; ++r)
+        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(u[r][b].d), dx), to_f32(is[r][t]), acc[r][t]);
+      if (Q4K) {
+        __m512i ms[R];
+        for (int r = 0; r < R; ++r) ms[r] = _mm512_setzero_si512();
+        for (int p = 0; p < 8; ++p) {
+          const __m512i bsv = _mm512_loadu_si512(g[t].bs + (8 * b + p) * 16);
+          for (int r = 0; r < R; ++r)
+            ms[r] = _mm512_dpwssd_epi32(ms[r], bsv, _mm512_set1_epi32(static_cast<int32_t>(u[r][b].pair[p])));
+        }
+        for (int r = 0; r < R; ++r)
+          acc[r][t] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(u[r][b].dm), dx), to_f32(ms[r]), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out[r][t], acc[r][t]);
+}
+
+template <bool Q4K>
+RS_SIMD_TARGET void gemm_k(const uint8_t* w, uint64_t rb, int64_t n, int64_t r0, int64_t r1, const ActRow* x,
+                           int64_t B, float* y, int64_t ldy) {
+  constexpr int R = 4, T = 2;
+  const int64_t nb = n / 256, G = (B + 15) / 16;
+  const int64_t qwords = 16 * (n / 4), dwords = 16 * nb, bwords = 128 * nb;
+  const int64_t gwords = qwords + dwords + bwords;
+  // groups whose interleaved activations fit in ~512 KiB (L2) while every weight row passes
+  const int64_t chunk = std::max<int64_t>(T, (int64_t{1} << 19) / (16 * n) / T * T);
+  thread_local std::vector<uint32_t> abuf;
+  thread_local std::vector<UBlock> ubuf;
+  if (abuf.size() < static_cast<size_t>(std::min(chunk, G) * gwords)) abuf.resize(static_cast<size_t>(std::min(chunk, G) * gwords));
+  if (ubuf.size() < static_cast<size_t>(R * nb)) ubuf.resize(static_cast<size_t>(R * nb));
+  for (int64_t g0 = 0; g0 < G; g0 += chunk) {
+    const int64_t g1 = std::min(G, g0 + chunk);
+    std::vector<Group> groups(static_cast<size_t>(g1 - g0));
+    for (int64_t gi = g0; gi < g1; ++gi) {
+      uint32_t* base = abuf.data() + (gi - g0) * gwords;
+      const int v = static_cast<int>(std::min<int64_t>(16, B - 16 * gi));
+      pack_group(x + 16 * gi, v, n, base, reinterpret_cast<float*>(base + qwords), base + qwords + dwords);
+      groups[static_cast<size_t>(gi - g0)] = {reinterpret_cast<const uint8_t*>(base),
+                                              reinterpret_cast<const float*>(base + qwords), base + qwords + dwords};
+    }
+    for (int64_t rp = r0; rp < r1; rp += R) {
+      const int nr = static_cast<int>(std::min<int64_t>(R, r1 - rp));
+      const UBlock* u[R];
+      for (int r = 0; r < R; ++r) {
+        UBlock* ur = ubuf.data() + r * nb;
+        u[r] = ur;
+        if (r >= nr) {  // a missing row: zeros, never stored
+          std::fill(ur, ur + nb, UBlock{});
+          continue;
+        }
+        const uint8_t* row = w + static_cast<uint64_t>(rp + r) * rb;
+        for (int64_t b = 0; b < nb; ++b) {
+          if (Q4K) unpack_q4k(row + 144 * b, ur[b]);
+          else unpack_q6k(row + 210 * b, ur[b]);
+        }
+      }
+      for (int64_t gi = g0; gi < g1; gi += T) {
+        const int nt = static_cast<int>(std::min<int64_t>(T, g1 - gi));
+        alignas(64) float out[R][T][16];
+        if (nt == T) micro<Q4K, R, T>(u, nb, groups.data() + (gi - g0), out);
+        else micro<Q4K, R, 1>(u, nb, groups.data() + (gi - g0), reinterpret_cast<float(*)[1][16]>(out));
+        for (int t = 0; t < nt; ++t) {
+          const int64_t c0 = 16 * (gi + t);
+          const int v = static_cast<int>(std::min<int64_t>(16, B - c0));
+          for (int r = 0; r < nr; ++r) {
+            const float* o = nt == T ? out[r][t] : reinterpret_cast<float(*)[1][16]>(out)[r][0];
+            for (int c = 0; c < v; ++c) y[(c0 + c) * ldy + rp + r] = o[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+#undef RS_INLINE
+
+}  // namespace
+}  // namespace rs::kernels::detail::avx512
+
 namespace rs::kernels::detail {
 const DotTable* avx512_table() { return &avx512::table(); }
+GemmFn avx512_gemm(GgmlType t) {
+  if (t == GgmlType::Q4_K) return avx512::gemm_k<true>;
+  if (t == GgmlType::Q6_K) return avx512::gemm_k<false>;
+  return nullptr;
+}
 }  // namespace rs::kernels::detail
 #else
 namespace rs::kernels::detail {
 const DotTable* avx512_table() { return nullptr; }
+GemmFn avx512_gemm(GgmlType) { return nullptr; }
 }  // namespace rs::kernels::detail
 #endif

@@ -17,6 +17,14 @@ struct DotTable {
   TileFn q8_0, q4_0, q4_1, q5_0, q4_k, q6_k;
 };
 
+// Products of weight rows [r0, r1) with many activation rows at once (prefill): y[b * ldy + r]
+// for b < B, w the whole matrix. Each output gets the tiles' f32 operations (the integer sums are
+// exact whatever their grouping), so results equal TileFn's bit for bit.
+using GemmFn = void (*)(const uint8_t* w, uint64_t row_bytes, int64_t n, int64_t r0, int64_t r1,
+                        const ActRow* x, int64_t B, float* y, int64_t ldy);
+// The AVX-512 VNNI batched kernels for Q4_K and Q6_K; nullptr for other types and other builds.
+GemmFn avx512_gemm(GgmlType t);
+
 const DotTable& scalar_table();
 // nullptr when this build has no such code (not x86-64); callers check isa_supported first.
 const DotTable* avx2_table();

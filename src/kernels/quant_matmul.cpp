@@ -241,6 +241,13 @@ void matmul_rows(GgmlType t, const uint8_t* w, int64_t n, int64_t r0, int64_t r1
     if (uses_k_acts(t))
       for (int64_t b = 0; b < B; ++b)
         if (!x[b].qk) fail("quantised matmul: activation row ", b, " has no 256-block form (n ", n, ")");
+    // Many activation rows (prefill): the batched kernels, where the instruction set has them.
+    // 16 is the width of their vectors; below it the tiles waste no lanes.
+    if (isa == Isa::Avx512 && B >= 16)
+      if (const detail::GemmFn gemm = detail::avx512_gemm(t)) {
+        gemm(w, row_bytes, n, r0, r1, x, B, y, ldy);
+        return;
+      }
     // Tiles of 4 weight rows x 4 activation rows; activation rows in chunks that stay in the
     // L2 cache (~512 KiB of int8) while every weight row passes over them.
     const int64_t chunk = std::max<int64_t>(4, (int64_t{1} << 19) / n / 4 * 4);

@@ -239,14 +239,21 @@ TEST(QuantMatmul, ExtremeBlocksDoNotSaturate) {
       else put_f16(w.data() + off, 0.5f);
     }
     for (float sgn : {1.0f, -1.0f}) {
-      std::vector<float> x(n, 127.0f * sgn);
+      // 17 equal rows: a batch wide enough for the batched kernels (16 rows per vector)
+      const int64_t B = 17;
+      std::vector<float> x(B * n, 127.0f * sgn);
       ActRows acts;
-      acts.quantize(x.data(), 1, n, n);
+      acts.quantize(x.data(), B, n, n);
+      std::vector<ActRow> rows_v;
+      for (int64_t b = 0; b < B; ++b) rows_v.push_back(acts.row(b));
       const auto wd = dequant_row(t, w.data(), n);
-      const Ref exact = reference(wd, x, acts.row(0), t);
+      const Ref exact = reference(wd, std::vector<float>(x.begin(), x.begin() + n), acts.row(0), t);
       for (Isa isa : isas()) {
         const float y = dot_row(t, w.data(), acts.row(0), isa);
         EXPECT_LE(std::fabs(y - exact.y), 1e-5 * exact.abs_sum) << type_isa(t, isa) << " sign " << sgn;
+        std::vector<float> yb(B);
+        matmul_rows(t, w.data(), n, 0, 1, rows_v.data(), B, yb.data(), 1, isa);
+        for (int64_t b = 0; b < B; ++b) EXPECT_EQ(yb[b], y) << type_isa(t, isa) << " batched, row " << b;
       }
     }
   }
@@ -257,8 +264,11 @@ TEST(QuantMatmul, ExtremeBlocksDoNotSaturate) {
 TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDotsExactly) {
   std::mt19937 rng(11);
   for (GgmlType t : kIntegerTypes) {
-    // n = 8192: an activation chunk is 64 rows, so B = 70 crosses a chunk boundary
-    for (auto [n, B] : {std::pair<int64_t, int64_t>{512, 1}, {512, 3}, {512, 4}, {512, 6}, {512, 9}, {8192, 70}}) {
+    // n = 8192: an activation chunk is 64 rows, so B = 70 crosses a chunk boundary; B >= 16
+    // takes the batched kernels where there are some (AVX-512: Q4_K, Q6_K), 16 rows to a
+    // vector: 37 ends in a partial group and 70 in a group without a partner
+    for (auto [n, B] : {std::pair<int64_t, int64_t>{512, 1}, {512, 3}, {512, 4}, {512, 6}, {512, 9}, {512, 16},
+                        {1536, 37}, {8192, 70}}) {
       const int64_t rows = 13;
       auto w = random_weights(t, rows, n, rng);
       std::vector<float> x;
