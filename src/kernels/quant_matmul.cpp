@@ -176,6 +176,11 @@ void quantize_row_q8k(const float* x, int64_t n, int8_t* q, float* d, int16_t* b
 bool uses_k_acts(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q6_K; }
 
 void ActRows::quantize(const float* x, int64_t B, int64_t n, int64_t ldx) {
+  resize(B, n);
+  quantize_rows(x, 0, B, ldx);
+}
+
+void ActRows::resize(int64_t B, int64_t n) {
   if (n <= 0 || n % kActBlock != 0)
     fail("quantize activations: row length ", n, " is not a positive multiple of ", kActBlock);
   B_ = B;
@@ -193,8 +198,13 @@ void ActRows::quantize(const float* x, int64_t B, int64_t n, int64_t ldx) {
     grow(dk_, N / kActBlockK);
     grow(bsums_, N / 16);
   }
-  const int64_t nb = n / kActBlock;
-  for (int64_t b = 0; b < B; ++b) {
+}
+
+void ActRows::quantize_rows(const float* x, int64_t b0, int64_t b1, int64_t ldx) {
+  const int64_t n = n_, nb = n / kActBlock;
+  const bool k = n % kActBlockK == 0;
+  if (b0 < 0 || b1 > B_ || b0 > b1) fail("quantize activations: rows [", b0, ", ", b1, ") outside [0, ", B_, ")");
+  for (int64_t b = b0; b < b1; ++b) {
     const float* xb = x + b * ldx;
     std::copy(xb, xb + n, x_.data() + b * n);
     quantize_row_q8(xb, n, q_.data() + b * n, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb);

@@ -86,6 +86,10 @@ struct ActRow {
 class ActRows {
  public:
   void quantize(const float* x, int64_t B, int64_t n, int64_t ldx);  // x[b * ldx + j]
+  // The same in two steps, so that threads can share the rows: resize once, then
+  // quantize_rows over disjoint ranges [b0, b1) (each row's result is the same either way).
+  void resize(int64_t B, int64_t n);
+  void quantize_rows(const float* x, int64_t b0, int64_t b1, int64_t ldx);
   ActRow row(int64_t b) const;
   int64_t rows() const { return B_; }
   int64_t cols() const { return n_; }
