@@ -216,6 +216,149 @@ RS_SIMD_TARGET void gemm_k(const uint8_t* w, uint64_t rb, int64_t n, int64_t r0,
   }
 }
 
+// ---------------------------------------------------------------- batched 32-block products
+// The tiles' f32 steps (dot_simd_impl.h tile32) are per block an 8-lane fma, lane l holding the
+// integer sum of elements 4l..4l+3 (lane 0 also -off * sum qx), and at the end the lanes' sum
+// in hsum's order, plus Q4_1's min term. With 16 activation rows in the lanes, 4-byte word l of
+// a block is exactly lane l: one vpdpbusd gives lane l for 16 rows, so each output keeps its 8
+// lane accumulators in 8 vectors and ends with the same additions in the same order.
+
+// 16 activation rows for the 32-block types: q as [n / 4][16] words; per block dx, the lane-0
+// start (-off * sum qx), Q4_1's s; Q8_0: per word -128 * (sum of its 4 qx) (the weights go in
+// as w + 128, vpdpbusd's unsigned side). Missing rows are zeros.
+struct Group32 {
+  const uint8_t* q;
+  const float* dx;
+  const int32_t* init;  // [nb][16]
+  const float* s;       // [nb][16]
+  const int32_t* corr;  // [n / 4][16] (Q8_0)
+};
+
+template <Fmt F>
+void pack_group32(const ActRow* x, int v, int64_t n, uint32_t* q, float* dx, int32_t* init, float* s, int32_t* corr) {
+  const int64_t nb = n / 32;
+  for (int c = 0; c < 16; ++c) {
+    const bool ok = c < v;
+    for (int64_t k = 0; k < n / 4; ++k) {
+      q[16 * k + c] = ok ? load_u32(reinterpret_cast<const uint8_t*>(x[c].q) + 4 * k) : 0;
+      if (F == Fmt::Q8_0) {
+        int32_t t = 0;
+        for (int e = 0; e < 4 && ok; ++e) t += x[c].q[4 * k + e];
+        corr[16 * k + c] = -128 * t;
+      }
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      dx[16 * b + c] = ok ? x[c].d[b] : 0.0f;
+      init[16 * b + c] = ok ? -kOff<F> * x[c].sum[b] : 0;
+      s[16 * b + c] = ok ? x[c].s[b] : 0.0f;
+    }
+  }
+}
+
+// A weight row's 32-block: its values as unsigned bytes in element order (Q8_0: w + 128), its
+// scale and Q4_1's min.
+struct UBlock32 {
+  uint8_t q[32];
+  float d, m;
+};
+
+template <Fmt F>
+RS_SIMD_TARGET void unpack32(const uint8_t* blk, UBlock32& u) {
+  __m256i v;
+  if (F == Fmt::Q8_0) v = _mm256_xor_si256(load32(blk + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
+  if (F == Fmt::Q4_0) v = nibbles32(blk + 2);
+  if (F == Fmt::Q4_1) v = nibbles32(blk + 4);
+  if (F == Fmt::Q5_0) v = _mm256_or_si256(nibbles32(blk + 6), fifth_bits(load_u32(blk + 2)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q), v);
+  u.d = f16(blk);
+  u.m = F == Fmt::Q4_1 ? f16(blk + 2) : 0.0f;
+}
+
+template <Fmt F, int R>
+RS_SIMD_TARGET void micro32(const UBlock32* const* u, int64_t nb, const Group32& g, float (*out)[16]) {
+  __m512 acc[R][8], accm[R];
+  for (int r = 0; r < R; ++r) {
+    accm[r] = _mm512_setzero_ps();
+    for (int l = 0; l < 8; ++l) acc[r][l] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m512 dx = _mm512_loadu_ps(g.dx + 16 * b);
+    __m512 dd[R];
+    for (int r = 0; r < R; ++r) dd[r] = _mm512_mul_ps(_mm512_set1_ps(u[r][b].d), dx);
+    if (F == Fmt::Q4_1) {
+      const __m512 sv = _mm512_loadu_ps(g.s + 16 * b);
+      for (int r = 0; r < R; ++r) accm[r] = _mm512_fmadd_ps(_mm512_set1_ps(u[r][b].m), sv, accm[r]);
+    }
+    for (int l = 0; l < 8; ++l) {
+      const int64_t word = 8 * b + l;
+      const __m512i a = _mm512_loadu_si512(g.q + 64 * word);
+      __m512i init = _mm512_setzero_si512();
+      if (F == Fmt::Q8_0) init = _mm512_loadu_si512(g.corr + 16 * word);
+      else if (kOff<F> && l == 0) init = _mm512_loadu_si512(g.init + 16 * b);
+      for (int r = 0; r < R; ++r) {
+        const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(load_u32(u[r][b].q + 4 * l)));
+        acc[r][l] = _mm512_fmadd_ps(to_f32(_mm512_dpbusd_epi32(init, wv, a)), dd[r], acc[r][l]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {  // hsum's order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+    __m512 h[4];
+    for (int i = 0; i < 4; ++i) h[i] = _mm512_add_ps(acc[r][i], acc[r][i + 4]);
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3]));
+    _mm512_storeu_ps(out[r], _mm512_add_ps(sum, accm[r]));
+  }
+}
+
+template <Fmt F>
+RS_SIMD_TARGET void gemm32(const uint8_t* w, uint64_t rb, int64_t n, int64_t r0, int64_t r1, const ActRow* x,
+                           int64_t B, float* y, int64_t ldy) {
+  constexpr int R = 2;
+  const int64_t nb = n / 32, G = (B + 15) / 16;
+  const int64_t qwords = 16 * (n / 4), bw = 16 * nb;
+  const int64_t gwords = qwords + 3 * bw + (F == Fmt::Q8_0 ? qwords : 0);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 19) / (16 * n));
+  thread_local std::vector<uint32_t> abuf;
+  thread_local std::vector<UBlock32> ubuf;
+  if (abuf.size() < static_cast<size_t>(std::min(chunk, G) * gwords)) abuf.resize(static_cast<size_t>(std::min(chunk, G) * gwords));
+  if (ubuf.size() < static_cast<size_t>(R * nb)) ubuf.resize(static_cast<size_t>(R * nb));
+  for (int64_t g0 = 0; g0 < G; g0 += chunk) {
+    const int64_t g1 = std::min(G, g0 + chunk);
+    std::vector<Group32> groups(static_cast<size_t>(g1 - g0));
+    for (int64_t gi = g0; gi < g1; ++gi) {
+      uint32_t* base = abuf.data() + (gi - g0) * gwords;
+      const int v = static_cast<int>(std::min<int64_t>(16, B - 16 * gi));
+      float* dx = reinterpret_cast<float*>(base + qwords);
+      int32_t* init = reinterpret_cast<int32_t*>(base + qwords + bw);
+      float* sv = reinterpret_cast<float*>(base + qwords + 2 * bw);
+      int32_t* corr = reinterpret_cast<int32_t*>(base + qwords + 3 * bw);
+      pack_group32<F>(x + 16 * gi, v, n, base, dx, init, sv, corr);
+      groups[static_cast<size_t>(gi - g0)] = {reinterpret_cast<const uint8_t*>(base), dx, init, sv, corr};
+    }
+    for (int64_t rp = r0; rp < r1; rp += R) {
+      const int nr = static_cast<int>(std::min<int64_t>(R, r1 - rp));
+      const UBlock32* u[R];
+      for (int r = 0; r < R; ++r) {
+        UBlock32* ur = ubuf.data() + r * nb;
+        u[r] = ur;
+        if (r >= nr) {  // a missing row: zeros, never stored
+          std::fill(ur, ur + nb, UBlock32{});
+          continue;
+        }
+        const uint8_t* row = w + static_cast<uint64_t>(rp + r) * rb;
+        for (int64_t b = 0; b < nb; ++b) unpack32<F>(row + kBytes<F> * b, ur[b]);
+      }
+      for (int64_t gi = g0; gi < g1; ++gi) {
+        alignas(64) float out[R][16];
+        micro32<F, R>(u, nb, groups[static_cast<size_t>(gi - g0)], out);
+        const int64_t c0 = 16 * gi;
+        const int v = static_cast<int>(std::min<int64_t>(16, B - c0));
+        for (int r = 0; r < nr; ++r)
+          for (int c = 0; c < v; ++c) y[(c0 + c) * ldy + rp + r] = out[r][c];
+      }
+    }
+  }
+}
+
 #undef RS_INLINE
 
 }  // namespace
@@ -226,6 +369,10 @@ const DotTable* avx512_table() { return &avx512::table(); }
 GemmFn avx512_gemm(GgmlType t) {
   if (t == GgmlType::Q4_K) return avx512::gemm_k<true>;
   if (t == GgmlType::Q6_K) return avx512::gemm_k<false>;
+  if (t == GgmlType::Q8_0) return avx512::gemm32<avx512::Fmt::Q8_0>;
+  if (t == GgmlType::Q4_0) return avx512::gemm32<avx512::Fmt::Q4_0>;
+  if (t == GgmlType::Q4_1) return avx512::gemm32<avx512::Fmt::Q4_1>;
+  if (t == GgmlType::Q5_0) return avx512::gemm32<avx512::Fmt::Q5_0>;
   return nullptr;
 }
 }  // namespace rs::kernels::detail

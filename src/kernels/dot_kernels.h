@@ -22,7 +22,7 @@ struct DotTable {
 // exact whatever their grouping), so results equal TileFn's bit for bit.
 using GemmFn = void (*)(const uint8_t* w, uint64_t row_bytes, int64_t n, int64_t r0, int64_t r1,
                         const ActRow* x, int64_t B, float* y, int64_t ldy);
-// The AVX-512 VNNI batched kernels for Q4_K and Q6_K; nullptr for other types and other builds.
+// The AVX-512 VNNI batched kernels (the integer types); nullptr for other types and builds.
 GemmFn avx512_gemm(GgmlType t);
 
 const DotTable& scalar_table();
