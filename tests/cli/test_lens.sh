@@ -8,8 +8,9 @@
 # Usage: bash test_lens.sh /path/to/reasonscope
 set -u
 source "$(dirname "$0")/common.sh"
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-M=(--threads 2)
+# One thread: ctest runs this beside other tests on 2 cores (test_interrupt.sh).
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+M=(--threads 1)
 
 P="The capital of the country where the Eiffel Tower is located is"
 if "$BIN" lens "${M[@]}" --prompt "$P" --answers "Paris,France" --out "$TMP/lens" 2>"$TMP/err" &&
