@@ -16,7 +16,9 @@
 //       --llama-bench /tmp/llamaserver/build/bin/llama-bench
 // --weights native keeps the matrices quantised (model/native.h) and also reports memory: the
 // resident set before the model loads, and its peak after decoding (measured before any
-// prefill run), against the file size plus the KV cache (issue 7, acceptance 2).
+// prefill run), against the file size plus the KV cache (issue 7, acceptance 2); and the decode
+// loop against the bandwidth roofline: weights read per token against a streaming-read
+// measurement with the same threads (stream_read_gbs; issue 23).
 //
 // What is measured (the same work on both sides; tools/bench_llamacpp.py does llama.cpp's part):
 //   prefill 1x512  one 512-token sequence, one forward, logits for the last position only
@@ -56,8 +58,10 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/thread_pool.h"
 #include "model/generate.h"
 #include "model/model.h"
+#include "model/native.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -174,6 +178,45 @@ nlohmann::json run_generate_command(const Args& a, const std::string& prompt) {
   }
   return {{"decode_tok_s", median(rate)}, {"command_seconds", median(wall)}, {"tokens", tokens},
           {"runs", a.generate_runs}, {"command", cmd}};
+}
+
+// Bytes of quantised weights one decode step reads: every layer's matrices and the unembedding
+// (the embedding row and the norms are noise).
+double weight_bytes_per_token(const rs::Model& m) {
+  if (!m.native) return 0;
+  auto bytes = [](const rs::QuantMatrix& q) { return static_cast<double>(q.rows) * static_cast<double>(q.row_bytes); };
+  double total = bytes(m.native->lm_head);
+  for (const rs::NativeLayer& l : m.native->layers)
+    for (const rs::QuantMatrix* q : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) total += bytes(*q);
+  return total;
+}
+
+// Streaming-read bandwidth of this machine as the decode loop can use it: `threads` threads
+// (the loop's pool) each summing its half of a 1 GiB buffer (larger than the 1.5B file's
+// weights, and than L3), 64-bit loads the compiler vectorises; best of 5 passes, GB/s (1e9).
+double stream_read_gbs(int threads) {
+  const size_t n = (size_t{1} << 30) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n);
+  for (size_t i = 0; i < n; ++i) buf[i] = i;  // touch every page before timing
+  rs::kernels::ThreadPool pool(threads);
+  std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
+  double best = 1e30;
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e) {
+      uint64_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t i = b; i + 8 <= e; i += 8)
+        for (int k = 0; k < 8; ++k) s[k] += buf[static_cast<size_t>(i + k)];
+      uint64_t t = 0;
+      for (uint64_t v : s) t += v;
+      sums[static_cast<size_t>(b * threads / static_cast<int64_t>(n)) * 8] = t;  // keep the loads
+    }, 4096);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  uint64_t keep = 0;
+  for (uint64_t v : sums) keep += v;
+  if (keep == 1) std::printf(" ");  // never; stops the sums being optimised away
+  return static_cast<double>(n * sizeof(uint64_t)) / best / 1e9;
 }
 
 // llama-bench's JSON lines: one object per test, n_prompt / n_gen and avg_ts (tokens per second)
@@ -304,6 +347,14 @@ int main(int argc, char** argv) try {
     ours["prefill_1x512_tok_s"] = 512 / s512;
     ours["prefill_8x256_tok_s"] = 2048 / s8;
   }
+  // issue 23: the loop against the bandwidth roofline (weights read per token / read bandwidth)
+  nlohmann::json roofline;
+  if (m.native) {
+    const double wb = weight_bytes_per_token(m), bw = stream_read_gbs(a.threads);
+    const double loop_gbs = wb * (a.decode_steps / sdec) / 1e9;
+    roofline = {{"weight_bytes_per_token", wb}, {"stream_read_gb_s", bw}, {"roofline_tok_s", bw * 1e9 / wb},
+                {"loop_gb_s", loop_gbs}, {"loop_over_roofline", loop_gbs / bw}};
+  }
   nlohmann::json gen;
   if (a.generate_runs > 0) {
     std::vector<int32_t> head(toks.begin(), toks.begin() + 16);
@@ -325,6 +376,7 @@ int main(int argc, char** argv) try {
                                         std::string(rs::kernels::isa_name(rs::kernels::active_isa())) + ")"
                                                           : "dequantised f32"},
                         {"repeats", a.repeats}, {"ours", ours}, {"memory", memory}};
+  if (!roofline.is_null()) res["roofline"] = roofline;
   if (!gen.is_null()) {
     res["generate"] = gen;
     // median over median: the loop's best of a few runs against the command's median would
@@ -371,6 +423,16 @@ int main(int argc, char** argv) try {
                 r.contains("generate_decode_tok_s")
                     ? rs::str(", ", r["generate_decode_tok_s"].get<double>(), "x llama.cpp").c_str() : "",
                 gen["command_seconds"].get<double>(), static_cast<long long>(gen["tokens"].get<int64_t>()));
+  }
+  if (!roofline.is_null()) {
+    const double wb = roofline["weight_bytes_per_token"].get<double>(), bw = roofline["stream_read_gb_s"].get<double>();
+    std::printf("roofline: a decode step reads %.1f MB of weights; streaming reads here (%d threads, 1 GiB, best "
+                "of 5) run at %.1f GB/s, so at most %.1f tok/s; the loop reads %.1f GB/s = %.0f%% of it",
+                wb / 1e6, a.threads, bw, bw * 1e9 / wb, roofline["loop_gb_s"].get<double>(),
+                100 * roofline["loop_over_roofline"].get<double>());
+    if (res.contains("llamacpp") && res["llamacpp"].contains("decode_tok_s"))
+      std::printf(", llama.cpp's tg %.0f%%", 100 * res["llamacpp"]["decode_tok_s"].get<double>() * wb / 1e9 / bw);
+    std::printf("\n");
   }
   std::printf("memory: RSS %.1f MB before load, peak %.1f MB after decoding: %.1f MB above the "
               "baseline = %.2fx (file %.1f MB + KV cache %.1f MB)\n",
