@@ -180,12 +180,14 @@ void ActRows::quantize(const float* x, int64_t B, int64_t n, int64_t ldx) {
   quantize_rows(x, 0, B, ldx);
 }
 
-void ActRows::resize(int64_t B, int64_t n) {
+void ActRows::resize(int64_t B, int64_t n, bool need32, bool needk) {
   if (n <= 0 || n % kActBlock != 0)
     fail("quantize activations: row length ", n, " is not a positive multiple of ", kActBlock);
   B_ = B;
   n_ = n;
-  const bool k = n % kActBlockK == 0;
+  has32_ = need32;
+  hask_ = needk && n % kActBlockK == 0;
+  const bool k = hask_;
   const size_t N = static_cast<size_t>(B * n), NB = static_cast<size_t>(B * n / kActBlock);
   auto grow = [](auto& v, size_t m) { if (v.size() < m) v.resize(m); };
   grow(q_, N);
@@ -202,21 +204,26 @@ void ActRows::resize(int64_t B, int64_t n) {
 
 void ActRows::quantize_rows(const float* x, int64_t b0, int64_t b1, int64_t ldx) {
   const int64_t n = n_, nb = n / kActBlock;
-  const bool k = n % kActBlockK == 0;
+  const bool k = hask_;
   if (b0 < 0 || b1 > B_ || b0 > b1) fail("quantize activations: rows [", b0, ", ", b1, ") outside [0, ", B_, ")");
   for (int64_t b = b0; b < b1; ++b) {
     const float* xb = x + b * ldx;
     std::copy(xb, xb + n, x_.data() + b * n);
-    quantize_row_q8(xb, n, q_.data() + b * n, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb);
+    if (has32_) quantize_row_q8(xb, n, q_.data() + b * n, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb);
     if (k) quantize_row_q8k(xb, n, qk_.data() + b * n, dk_.data() + b * (n / kActBlockK), bsums_.data() + b * (n / 16));
   }
 }
 
 ActRow ActRows::row(int64_t b) const {
   const int64_t nb = n_ / kActBlock;
-  ActRow r{n_, q_.data() + b * n_, d_.data() + b * nb, s_.data() + b * nb, sum_.data() + b * nb,
-           nullptr, nullptr, nullptr, x_.data() + b * n_};
-  if (n_ % kActBlockK == 0) {
+  ActRow r{n_, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, x_.data() + b * n_};
+  if (has32_) {
+    r.q = q_.data() + b * n_;
+    r.d = d_.data() + b * nb;
+    r.s = s_.data() + b * nb;
+    r.sum = sum_.data() + b * nb;
+  }
+  if (hask_) {
     r.qk = qk_.data() + b * n_;
     r.dk = dk_.data() + b * (n_ / kActBlockK);
     r.bsums = bsums_.data() + b * (n_ / 16);
@@ -248,9 +255,10 @@ void matmul_rows(GgmlType t, const uint8_t* w, int64_t n, int64_t r0, int64_t r1
     if (x[b].n != n) fail("quantised matmul: activation row ", b, " has ", x[b].n, " elements, weights ", n);
   const uint64_t row_bytes = ggml_row_bytes(t, n);
   if (const detail::TileFn tile = tile_fn(t, table_of(isa))) {
-    if (uses_k_acts(t))
-      for (int64_t b = 0; b < B; ++b)
-        if (!x[b].qk) fail("quantised matmul: activation row ", b, " has no 256-block form (n ", n, ")");
+    for (int64_t b = 0; b < B; ++b) {
+      if (uses_k_acts(t) && !x[b].qk) fail("quantised matmul: activation row ", b, " has no 256-block form (n ", n, ")");
+      if (!uses_k_acts(t) && !x[b].q) fail("quantised matmul: activation row ", b, " has no 32-block form");
+    }
     // Many activation rows (prefill): the batched kernels, where the instruction set has them.
     // 16 is the width of their vectors; below it the tiles waste no lanes.
     if (isa == Isa::Avx512 && B >= 16)

@@ -88,7 +88,9 @@ class ActRows {
   void quantize(const float* x, int64_t B, int64_t n, int64_t ldx);  // x[b * ldx + j]
   // The same in two steps, so that threads can share the rows: resize once, then
   // quantize_rows over disjoint ranges [b0, b1) (each row's result is the same either way).
-  void resize(int64_t B, int64_t n);
+  // need32 / needk false: skip the 32-block / 256-block form (no weight that reads it; its
+  // pointers in row() are then null and matmul_rows refuses those weights).
+  void resize(int64_t B, int64_t n, bool need32 = true, bool needk = true);
   void quantize_rows(const float* x, int64_t b0, int64_t b1, int64_t ldx);
   ActRow row(int64_t b) const;
   int64_t rows() const { return B_; }
@@ -96,6 +98,7 @@ class ActRows {
 
  private:
   int64_t B_ = 0, n_ = 0;
+  bool has32_ = true, hask_ = true;
   std::vector<int8_t> q_, qk_;
   std::vector<float> d_, s_, dk_, x_;
   std::vector<int16_t> sum_, bsums_;

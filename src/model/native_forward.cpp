@@ -59,9 +59,17 @@ Workspace& workspace() {
 // y = x W^T for one or more matrices sharing the input (one parallel loop over all their rows).
 using native_detail::Product;
 
-void quantize_rows(Workspace& ws, const float* x, int64_t n_rows, int64_t n) {
+// `for_`: the matrices that will read the rows, so that only the forms they need are made
+// (empty: both forms)
+void quantize_rows(Workspace& ws, const float* x, int64_t n_rows, int64_t n,
+                   std::initializer_list<const QuantMatrix*> for_ = {}) {
+  bool need32 = for_.size() == 0, needk = for_.size() == 0;
+  for (const QuantMatrix* m : for_) {
+    if (!kernels::has_integer_kernel(m->type)) continue;  // the generic path reads the f32 copy
+    (kernels::uses_k_acts(m->type) ? needk : need32) = true;
+  }
   // a prompt's rows on every thread: on one, prefill's other threads waited ~10% of its time
-  ws.acts.resize(n_rows, n);
+  ws.acts.resize(n_rows, n, need32, needk);
   if (n_rows > 1) pool().parallel_for(n_rows, [&](int64_t b0, int64_t b1) { ws.acts.quantize_rows(x, b0, b1, n); });
   else ws.acts.quantize_rows(x, 0, n_rows, n);
   ws.rows.resize(static_cast<size_t>(n_rows));
@@ -351,7 +359,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     // ---- x = x + Attn(RMSNorm(x))
     rms_norm(x, lw.ln1.data_ptr<float>(), hbuf, BT, D, c.rms_eps);
     hk.run(HookPoint::ln1_normalized, l, hbuf, {B, T, D});
-    quantize_rows(ws, hbuf, BT, D);
+    quantize_rows(ws, hbuf, BT, D, {&w.q, &w.k, &w.v});
     products(ws, {{&w.q, q, H * dh}, {&w.k, kx, Hkv * dh}, {&w.v, vx, Hkv * dh}});
     add_bias(q, lw.q_bias, BT, H * dh);
     add_bias(kx, lw.k_bias, BT, Hkv * dh);
@@ -401,7 +409,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
       }
     });
     hk.run(HookPoint::z, l, z, {B, T, H, dh});
-    quantize_rows(ws, z, BT, H * dh);
+    quantize_rows(ws, z, BT, H * dh, {&w.o});
     products(ws, {{&w.o, hbuf, D}});
     add_bias(hbuf, lw.o_bias, BT, D);
     if (c.post_attn_norm) rms_norm(hbuf, lw.post_attn_norm.data_ptr<float>(), hbuf, BT, D, c.rms_eps);  // gemma3
@@ -412,7 +420,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     // ---- x = x + MLP(RMSNorm(x)),  MLP(h) = W_down (act(W_gate h) * (W_up h))
     rms_norm(x, lw.ln2.data_ptr<float>(), hbuf, BT, D, c.rms_eps);
     hk.run(HookPoint::ln2_normalized, l, hbuf, {B, T, D});
-    quantize_rows(ws, hbuf, BT, D);
+    quantize_rows(ws, hbuf, BT, D, {&w.gate, &w.up});
     products(ws, {{&w.gate, gate, F}, {&w.up, up, F}});
     add_bias(gate, lw.gate_bias, BT, F);
     add_bias(up, lw.up_bias, BT, F);
@@ -422,7 +430,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     else
       native_detail::gated_activation(c, gate, up, BT * F);
     hk.run(HookPoint::mlp_post, l, gate, {B, T, F});
-    quantize_rows(ws, gate, BT, F);
+    quantize_rows(ws, gate, BT, F, {&w.down});
     products(ws, {{&w.down, hbuf, D}});
     add_bias(hbuf, lw.down_bias, BT, D);
     if (c.post_mlp_norm) rms_norm(hbuf, lw.post_mlp_norm.data_ptr<float>(), hbuf, BT, D, c.rms_eps);  // gemma3
@@ -456,7 +464,7 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
   if (o.logits == LogitsMode::None) return normed;
   // logits = x E^T (tied) or x W_U^T           [B, T|1, V]
   at::Tensor logits = at::empty({B, Tl, V}, at::kFloat);
-  quantize_rows(ws, normed.data_ptr<float>(), B * Tl, D);
+  quantize_rows(ws, normed.data_ptr<float>(), B * Tl, D, {&nw.lm_head});
   products(ws, {{&nw.lm_head, logits.data_ptr<float>(), V}});
   if (c.final_logit_softcap > 0) {  // logits = cap * tanh(logits / cap)
     const float cap = static_cast<float>(c.final_logit_softcap);
