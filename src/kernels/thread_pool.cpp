@@ -1,7 +1,11 @@
 #include "kernels/thread_pool.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -12,7 +16,19 @@
 
 namespace rs::kernels {
 
-ThreadPool::ThreadPool(int n_threads) {
+// RS_POOL_SPIN_US: a whole number of microseconds, or the default when unset
+static int64_t spin_us_from_env() {
+  const char* v = std::getenv("RS_POOL_SPIN_US");
+  if (!v || !*v) return 50;
+  char* end = nullptr;
+  errno = 0;
+  const long long us = std::strtoll(v, &end, 10);
+  if (*end != '\0' || errno != 0 || us < 0 || us > 10'000'000)
+    throw std::invalid_argument(std::string("RS_POOL_SPIN_US=") + v + ": expected microseconds, 0 to 10000000");
+  return us;
+}
+
+ThreadPool::ThreadPool(int n_threads) : spin_us_(spin_us_from_env()) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
@@ -63,14 +79,19 @@ void ThreadPool::run(int64_t n, int64_t align, Body body, void* ctx) {
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    // Spin ~50 us for the next loop of the same decode step, then sleep.
+    // Spin spin_us_ for the next loop of the same decode step, then sleep.
     uint64_t g = generation_.load(std::memory_order_acquire);
     const auto t0 = std::chrono::steady_clock::now();
+    const auto spin = std::chrono::microseconds(spin_us_);
     for (int spins = 0; g == seen && !stop_.load(std::memory_order_relaxed); ++spins) {
       RS_PAUSE();
-      if ((spins & 255) == 255 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(50)) {
+      if ((spins & 255) == 255 && std::chrono::steady_clock::now() - t0 > spin) {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
+        auto ready = [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; };
+        if (!ready()) {
+          sleeps_.fetch_add(1, std::memory_order_relaxed);
+          cv_.wait(lock, ready);
+        }
       }
       g = generation_.load(std::memory_order_acquire);
     }
