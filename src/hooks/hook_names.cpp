@@ -1,6 +1,8 @@
 // Hook-point names (TransformerLens vocabulary) and pattern resolution with "did you mean".
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <optional>
 
 #include "core/text.h"
 #include "core/error.h"
@@ -110,6 +112,32 @@ static std::string trim(const std::string& s) {
   return s.substr(a, b - a);
 }
 
+// A name without '*' is read directly, with its position in all_ids(), instead of being compared
+// against every spelled-out name: the Python package registers one hook per callback, and
+// spelling out ~20 x n_layer names was most of a no-op callback's cost (bench/python_vs_tl.py
+// hooks). The layer is known to be in range here (checked by the caller).
+static std::optional<std::pair<HookId, size_t>> parse_literal(const ModelConfig& cfg, const std::string& pat) {
+  constexpr int first = static_cast<int>(HookPoint::resid_pre), last = static_cast<int>(HookPoint::resid_post);
+  const size_t per_layer = static_cast<size_t>(last - first + 1);
+  if (pat == hook_point_suffix(HookPoint::embed)) return std::make_pair(HookId{HookPoint::embed, -1}, size_t{0});
+  const size_t after_blocks = 1 + per_layer * static_cast<size_t>(cfg.n_layer);
+  if (pat == hook_point_suffix(HookPoint::ln_final_normalized))
+    return std::make_pair(HookId{HookPoint::ln_final_normalized, -1}, after_blocks);
+  if (pat == hook_point_suffix(HookPoint::logits)) return std::make_pair(HookId{HookPoint::logits, -1}, after_blocks + 1);
+  if (pat.rfind("blocks.", 0) != 0) return std::nullopt;
+  size_t e = 7;
+  while (e < pat.size() && std::isdigit(static_cast<unsigned char>(pat[e]))) ++e;
+  if (e == 7 || e >= pat.size() || pat[e] != '.' || e - 7 > 9 || (pat[7] == '0' && e > 8)) return std::nullopt;
+  const int layer = std::stoi(pat.substr(7, e - 7));
+  if (layer >= cfg.n_layer) return std::nullopt;
+  const char* suffix = pat.c_str() + e + 1;
+  for (int p = first; p <= last; ++p)
+    if (std::strcmp(suffix, hook_point_suffix(static_cast<HookPoint>(p))) == 0)
+      return std::make_pair(HookId{static_cast<HookPoint>(p), layer},
+                            1 + per_layer * static_cast<size_t>(layer) + static_cast<size_t>(p - first));
+  return std::nullopt;
+}
+
 std::vector<HookId> resolve_hooks(const ModelConfig& cfg, const std::string& patterns) {
   const std::vector<HookId> ids = all_ids(cfg);
   std::vector<HookId> out;
@@ -127,6 +155,15 @@ std::vector<HookId> resolve_hooks(const ModelConfig& cfg, const std::string& pat
         if (layer.size() > 9 || std::stoll(layer) >= cfg.n_layer)
           fail_as(ExitCode::kUsage, "hook '", pat, "': layer ", layer, " is out of range (the model has ", cfg.n_layer,
                " layers: 0..", cfg.n_layer - 1, ")");
+      }
+    }
+    if (pat.find('*') == std::string::npos) {
+      if (const auto lit = parse_literal(cfg, pat)) {
+        if (!taken[lit->second]) {
+          taken[lit->second] = 1;
+          out.push_back(lit->first);
+        }
+        continue;
       }
     }
     bool any = false;

@@ -44,6 +44,29 @@ TEST_F(HooksTest, NamesFollowTransformerLens) {
   EXPECT_EQ(resolve_hooks(m.config, "blocks.1.attn.hook_q, hook_embed").size(), 2u);
 }
 
+// Literal names take a fast path (parse_literal); it must agree with the glob path on every name,
+// and a comma list must keep its order and drop repeats whichever path found them.
+TEST_F(HooksTest, LiteralNamesResolveLikePatterns) {
+  for (const std::string& n : all_hook_names(m.config)) {
+    const auto ids = resolve_hooks(m.config, n);
+    ASSERT_EQ(ids.size(), 1u) << n;
+    EXPECT_EQ(ids[0].name(), n);
+    const auto globbed = resolve_hooks(m.config, n + "*");  // '*' forces the glob path
+    ASSERT_FALSE(globbed.empty()) << n;
+    EXPECT_EQ(globbed[0].name(), n);
+  }
+  const auto ids = resolve_hooks(m.config, "blocks.1.hook_resid_post, blocks.*.hook_resid_post, hook_embed, hook_embed");
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0].name(), "blocks.1.hook_resid_post");
+  EXPECT_EQ(ids[1].name(), "blocks.0.hook_resid_post");
+  EXPECT_EQ(ids[2].name(), "hook_embed");
+  const auto rev = resolve_hooks(m.config, "blocks.*.hook_resid_post, blocks.1.hook_resid_post");
+  ASSERT_EQ(rev.size(), 2u);
+  EXPECT_EQ(rev[1].name(), "blocks.1.hook_resid_post");
+  EXPECT_NE(error_of([&] { resolve_hooks(m.config, "blocks.1.hook_resid_pots"); }).find("did you mean"), std::string::npos);
+  EXPECT_NE(error_of([&] { resolve_hooks(m.config, "blocks.01x.hook_z"); }).find("unknown hook name"), std::string::npos);
+}
+
 TEST_F(HooksTest, UnknownNameSuggestsNearest) {
   const std::string msg = error_of([&] { resolve_hooks(m.config, "blocks.*.hook_resid_pots"); });
   EXPECT_NE(msg.find("unknown hook name 'blocks.*.hook_resid_pots'"), std::string::npos) << msg;
