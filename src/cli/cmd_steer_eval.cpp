@@ -39,6 +39,8 @@ struct EvalOptions {
   int64_t max_new_tokens = 256;
   int bootstrap = 2000;
   bool resume = false;
+  std::string scoring = "shared";
+  int64_t batch = 0;
   ShardOptions shard;
 };
 
@@ -220,33 +222,42 @@ void run_eval(const EvalOptions& o) {
     s.p_correct = s.p_incorrect = std::nan("");
     return s;
   };
+  // --scoring shared (mcq, prontoqa; dequantised weights): each item's settings share the
+  // unsteered blocks below their layer and run as rows of a batch (steer::score_mc_item_settings).
+  const bool shared = o.scoring == "shared" && !gen && !lm.model.native;
+  if (o.batch < 0) fail_as(ExitCode::kUsage, "--batch: expected 0 (a layer's settings at once) or more, got ", o.batch);
   // Every (layer, alpha, item) score is checkpointed (cli/checkpoint.h), with the unsteered
   // next-token log-probs of a baseline run, which later KLs read: a resumed run reads back the
   // same numbers, and the same tensor in its dtype and on its device.
   const nlohmann::json settings = {
       {"command", "steer eval"}, {"vector", file_fingerprint(o.vector)}, {"data", file_fingerprint(o.data)},
       {"format", format}, {"layers", layers}, {"alphas", alphas}, {"calib", o.calib}, {"limit", o.limit},
-      {"select_by", o.select_by}, {"max_new_tokens", o.max_new_tokens}, {"model", model_settings(o.model, lm.path)}};
+      {"select_by", o.select_by}, {"max_new_tokens", o.max_new_tokens}, {"model", model_settings(o.model, lm.path)},
+      {"scoring", {{"version", 2}, {"path", shared ? "shared-prefix" : "separate"}, {"batch", shared ? o.batch : 1}}}};
   Sharding shard(o.shard, o.out, o.data);
   Checkpoint ck(shard.checkpoint_dir(checkpoint_dir_for_out_dir(o.out)), shard.settings(settings), o.resume, "steer eval");
   const size_t n_scores_max = items.size() * (1 + layers.size() * alphas.size());
+  auto key_of = [](int64_t layer, double alpha, size_t i) { return str(layer, "/", nlohmann::json(alpha).dump(), "/", i); };
+  auto store = [&](const std::string& key, size_t i, const steer::ItemScore& s, const std::string& t, bool is_ref) {
+    nlohmann::json row = {{"first_token_correct", s.first_token_correct}, {"sequence_correct", s.sequence_correct},
+                          {"kl", s.kl}, {"entropy_bits", s.entropy_bits}, {"p_correct", s.p_correct},
+                          {"p_incorrect", s.p_incorrect}, {"candidate_logprobs", s.candidate_logprobs}, {"text", t}};
+    std::map<std::string, at::Tensor> tensors;
+    if (is_ref) {
+      row["ref_dtype"] = static_cast<int>(ref[i].scalar_type());
+      row["ref_device"] = ref[i].device().str();
+      tensors["ref"] = ref[i];
+    }
+    return &ck.add(key, row, tensors);
+  };
   auto score_checkpointed = [&](size_t i, int64_t layer, double alpha, Hooks* h, bool is_ref, std::string* text) {
-    const std::string key = str(layer, "/", nlohmann::json(alpha).dump(), "/", i);
+    const std::string key = key_of(layer, alpha, i);
     const nlohmann::json* prev = ck.find(key);
     if (!prev) {
       ck.check_interrupt(n_scores_max);
       std::string t;
       const steer::ItemScore s = score(i, h, is_ref, &t);
-      nlohmann::json row = {{"first_token_correct", s.first_token_correct}, {"sequence_correct", s.sequence_correct},
-                            {"kl", s.kl}, {"entropy_bits", s.entropy_bits}, {"p_correct", s.p_correct},
-                            {"p_incorrect", s.p_incorrect}, {"candidate_logprobs", s.candidate_logprobs}, {"text", t}};
-      std::map<std::string, at::Tensor> tensors;
-      if (is_ref) {
-        row["ref_dtype"] = static_cast<int>(ref[i].scalar_type());
-        row["ref_device"] = ref[i].device().str();
-        tensors["ref"] = ref[i];
-      }
-      prev = &ck.add(key, row, tensors);
+      prev = store(key, i, s, t, is_ref);
     } else if (is_ref) {
       ref[i] = ck.tensors(key).at("ref").to(at::Device((*prev)["ref_device"].get<std::string>()),
                                             static_cast<at::ScalarType>((*prev)["ref_dtype"].get<int>()));
@@ -263,7 +274,46 @@ void run_eval(const EvalOptions& o) {
     if (text) *text = (*prev)["text"].get<std::string>();
     return s;
   };
-  auto run_config = [&](const std::vector<size_t>& rows, int64_t layer, double alpha, Progress& pr,
+  // Shared path: every score of item i the run will read, the unsteered one and `want`'s
+  // (layer, alpha), computed at once where missing and checkpointed under the keys the
+  // separate path uses (an alpha of 0 is the unsteered score, as there).
+  std::map<int64_t, at::Tensor> vec_of;
+  for (int64_t l : layers) vec_of[l] = cv.layers.at(l).to(lm.model.device(), lm.model.dtype());
+  auto fill = [&](size_t i, const std::vector<std::pair<int64_t, double>>& want, Progress* pr) {
+    if (!shared || !shard.owns(i, items.size())) return;
+    if (pr) pr->tick(1 + want.size());
+    const bool need_base = !ck.find(key_of(-1, 0.0, i));
+    std::vector<steer::SteerSetting> todo;
+    std::vector<std::string> todo_keys, zero_keys;
+    for (const auto& [l, a] : want) {
+      const std::string key = key_of(l, a, i);
+      if (ck.find(key)) continue;
+      if (a == 0.0) {
+        zero_keys.push_back(key);
+        continue;
+      }
+      todo.push_back({l, vec_of.at(l), a});
+      todo_keys.push_back(key);
+    }
+    if (!need_base && todo.empty() && zero_keys.empty()) return;
+    ck.check_interrupt(n_scores_max);
+    at::Tensor lp;
+    const std::vector<steer::ItemScore> sc = steer::score_mc_item_settings(lm.model, items[i].mc, todo, o.batch, &lp);
+    if (need_base) {
+      ref[i] = lp;
+      store(key_of(-1, 0.0, i), i, sc[0], "", true);
+    }
+    for (const std::string& k : zero_keys) store(k, i, sc[0], "", false);
+    for (size_t j = 0; j < todo.size(); ++j) store(todo_keys[j], i, sc[j + 1], "", false);
+  };
+  std::vector<std::pair<int64_t, double>> steered_settings, all_settings;
+  for (int64_t l : layers)
+    for (double a : alphas) {
+      all_settings.emplace_back(l, a);
+      if (a != 0.0) steered_settings.emplace_back(l, a);
+    }
+
+  auto run_config = [&](const std::vector<size_t>& rows, int64_t layer, double alpha, Progress* pr,
                         std::vector<std::string>* texts) {
     Agg a;
     a.layer = layer;
@@ -278,7 +328,7 @@ void run_eval(const EvalOptions& o) {
       a.ok_first.push_back(a.scores.back().first_token_correct);
       a.ok_seq.push_back(a.scores.back().sequence_correct);
       if (texts) texts->push_back(text);
-      pr.tick();
+      if (pr) pr->tick();
     }
     return a;
   };
@@ -286,7 +336,9 @@ void run_eval(const EvalOptions& o) {
   // 1. Calibration sweep: the baseline once, then every (layer, alpha != 0).
   const size_t n_steered = std::count_if(alphas.begin(), alphas.end(), [](double a) { return a != 0.0; });
   Progress pcal("steer eval (calibration)", calib.size() * (1 + layers.size() * n_steered));
-  const Agg base_calib = run_config(calib, -1, 0.0, pcal, nullptr);
+  Progress* pcal_ticks = shared ? nullptr : &pcal;
+  for (size_t i : calib) fill(i, steered_settings, &pcal);
+  const Agg base_calib = run_config(calib, -1, 0.0, pcal_ticks, nullptr);
   std::vector<Agg> sweep;
   for (int64_t l : layers)
     for (double a : alphas) {
@@ -295,7 +347,7 @@ void run_eval(const EvalOptions& o) {
         b.layer = l;
         sweep.push_back(b);
       } else {
-        sweep.push_back(run_config(calib, l, a, pcal, nullptr));
+        sweep.push_back(run_config(calib, l, a, pcal_ticks, nullptr));
       }
     }
   pcal.done();
@@ -304,9 +356,11 @@ void run_eval(const EvalOptions& o) {
     // alpha) the test split will use: it scores its test rows under every one (and the
     // baseline), and the merge reads the selected ones.
     Progress pshard("steer eval (test, every setting)", test.size() * (1 + layers.size() * alphas.size()));
-    run_config(test, -1, 0.0, pshard, nullptr);
+    Progress* pshard_ticks = shared ? nullptr : &pshard;
+    for (size_t i : test) fill(i, all_settings, &pshard);
+    run_config(test, -1, 0.0, pshard_ticks, nullptr);
     for (int64_t l : layers)
-      for (double a : alphas) run_config(test, l, a, pshard, nullptr);
+      for (double a : alphas) run_config(test, l, a, pshard_ticks, nullptr);
     ck.check_interrupt(n_scores_max);
     pshard.done();
     shard.finish(ck.dir(), items.size());
@@ -327,8 +381,10 @@ void run_eval(const EvalOptions& o) {
   // 3. Test split: baseline and the selected steering.
   Progress ptest("steer eval (test)", test.size() * 2);
   std::vector<std::string> base_texts, steer_texts;
-  const Agg base_test = run_config(test, -1, 0.0, ptest, gen ? &base_texts : nullptr);
-  const Agg steer_test = run_config(test, sel_layer, sel_alpha, ptest, gen ? &steer_texts : nullptr);
+  Progress* ptest_ticks = shared ? nullptr : &ptest;
+  for (size_t i : test) fill(i, {{sel_layer, sel_alpha}}, &ptest);
+  const Agg base_test = run_config(test, -1, 0.0, ptest_ticks, gen ? &base_texts : nullptr);
+  const Agg steer_test = run_config(test, sel_layer, sel_alpha, ptest_ticks, gen ? &steer_texts : nullptr);
   ck.check_interrupt(n_scores_max);
   ptest.done();
   const std::vector<int>& bt = by_first ? base_test.ok_first : base_test.ok_seq;
@@ -433,6 +489,13 @@ void setup_steer_eval(CLI::App& steer) {
   sub->add_option("--bootstrap", o->bootstrap, "Bootstrap resamples for the test intervals")->capture_default_str();
   sub->add_option("--limit", o->limit, "Only the first N rows");
   sub->add_option("--out,-o", o->out, "Output directory (summary.json, examples.jsonl, report.html)")->required();
+  sub->add_option("--scoring", o->scoring,
+                  "shared: each row's settings share the unsteered blocks below their layer and run as the rows "
+                  "of one batch (mcq, prontoqa); separate: one whole forward per (layer, alpha, row)")
+      ->check(CLI::IsMember({"shared", "separate"}))
+      ->capture_default_str();
+  sub->add_option("--batch", o->batch, "--scoring shared: settings per forward (0: all of a layer; 1: the same bits as separate)")
+      ->capture_default_str();
   sub->add_flag("--resume", o->resume, "Continue an interrupted run from the scores finished in --out/resume");
   add_shard_option(*sub, o->shard);
   sub->footer(

@@ -243,7 +243,10 @@ void grow_cache(KVCache& cache, const Model& m, int64_t B, int64_t needed) {
 
 at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor& mask_in,
                    const ForwardOptions& o) {
-  if (m.native) return forward_native(m, tokens_in, mask_in, o);  // weights kept quantised
+  if (m.native) {
+    if (o.start_at_layer > 0) fail("forward: start_at_layer needs dequantised weights (--weights dequant)");
+    return forward_native(m, tokens_in, mask_in, o);  // weights kept quantised
+  }
   const ModelConfig& c = m.config;
   const auto dev = m.device();
   if (!tokens_in.defined() || tokens_in.dim() != 2)
@@ -293,13 +296,26 @@ at::Tensor forward(const Model& m, const at::Tensor& tokens_in, const at::Tensor
   if (c.sliding_window > 0) s.bias_sliding = layers::attention_bias(key_mask, past, T, any_pad, c.sliding_window, dt);
   if (c.rope_theta_local > 0) s.rope_local = layers::rope_tables(pos, local_inv_freq(m), dt);
 
-  // x = E[tokens] * embedding_scale             [B, T, D]
-  at::Tensor x = at::embedding(m.embed, tokens);
-  if (c.embedding_scale != 1.0) x = x * c.embedding_scale;
-  x = s.H(HookPoint::embed, -1, x);
-
+  const int64_t first_layer = o.start_at_layer;
   const int64_t last_layer = o.stop_after_layer >= 0 ? std::min<int64_t>(o.stop_after_layer, c.n_layer - 1) : c.n_layer - 1;
-  for (int l = 0; l <= last_layer; ++l) {
+  at::Tensor x;
+  if (first_layer > 0) {
+    if (first_layer > c.n_layer || first_layer > last_layer + 1)
+      fail("forward: start_at_layer ", first_layer, " is beyond the last block to run (", last_layer, ")");
+    if (!o.resid_in.defined() || o.resid_in.dim() != 3 || o.resid_in.size(0) != B || o.resid_in.size(1) != T ||
+        o.resid_in.size(2) != c.d_model)
+      fail("forward: start_at_layer needs resid_in [", B, ", ", T, ", ", c.d_model, "]");
+    if (o.resid_in.scalar_type() != m.dtype() || o.resid_in.device() != dev)
+      fail("forward: resid_in must have the model's dtype and device");
+    x = o.resid_in;
+  } else {
+    // x = E[tokens] * embedding_scale             [B, T, D]
+    x = at::embedding(m.embed, tokens);
+    if (c.embedding_scale != 1.0) x = x * c.embedding_scale;
+    x = s.H(HookPoint::embed, -1, x);
+  }
+
+  for (int l = static_cast<int>(first_layer); l <= last_layer; ++l) {
     const LayerWeights& w = m.layers[static_cast<size_t>(l)];
     x = s.H(HookPoint::resid_pre, l, x);
     // x = x + Attn(RMSNorm(x))

@@ -158,6 +158,15 @@ struct ForwardOptions {
   Hooks* hooks = nullptr;     // capture + interventions (hooks/hooks.h)
   at::Tensor positions;       // optional [B, T] int64 position ids (default: see top)
   int64_t stop_after_layer = -1;  // >= 0: stop after that block (no final norm/logits)
+  // > 0: begin at that block (as TransformerLens' start_at_layer) from resid_in [B, T, D], the
+  // residual stream entering it (blocks.{start-1}.hook_resid_post as a run from the embedding
+  // left it, after that hook), in the model's dtype. The embedding, the blocks before it and
+  // their hooks do not run; tokens still give the positions, the mask and the cache's
+  // bookkeeping, and a cache's layers below `start_at_layer` are neither written nor read (a
+  // later call on that cache must start there too). Lets runs that differ only from some block
+  // on share the blocks below it (steer eval). Not on native weights.
+  int64_t start_at_layer = 0;
+  at::Tensor resid_in;
 };
 
 // tokens [B, T] int64 (new tokens), mask [B, T] or undefined (all real).

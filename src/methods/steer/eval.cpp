@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -26,27 +27,47 @@ double entropy_bits(const at::Tensor& logprobs) {
   return -(p * lp).nan_to_num(0.0).sum().item<double>() / std::log(2.0);
 }
 
-ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
-                        const at::Tensor& ref_logprobs, at::Tensor* next_logprobs) {
+namespace {
+
+void check_item(const McItem& item) {
   const int64_t K = static_cast<int64_t>(item.candidates.size());
   if (item.prompt.empty()) fail(item.id, ": empty prompt");
   if (K < 2) fail(item.id, ": needs at least 2 candidates, has ", K);
   if (item.correct < 0 || item.correct >= K) fail(item.id, ": correct index out of range");
   for (const auto& c : item.candidates)
     if (c.empty()) fail(item.id, ": a candidate has no tokens");
-  at::NoGradGuard no_grad;
-  const auto dev = m.device();
+}
 
-  // Prompt once, keeping the cache for the candidates.
-  KVCache cache;
-  ForwardOptions fo;
-  fo.hooks = hooks;
-  fo.cache = &cache;
-  fo.logits = LogitsMode::Last;
-  at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(dev);
-  const at::Tensor lp = at::log_softmax(forward(m, tokens, at::Tensor(), fo).view({-1}).to(at::kFloat), 0).cpu();
-  if (next_logprobs) *next_logprobs = lp;
+// The candidates' tokens after their first, c_1 .. c_{n-1}, as one left-padded batch [K, T]
+// (T = 0: every candidate is one token, nothing to run).
+struct Continuations {
+  at::Tensor tok, mask;
+  int64_t T = 0;
+};
+Continuations continuations(const McItem& item) {
+  const int64_t K = static_cast<int64_t>(item.candidates.size());
+  size_t longest = 0;
+  for (const auto& c : item.candidates) longest = std::max(longest, c.size());
+  Continuations r;
+  r.T = static_cast<int64_t>(longest) - 1;
+  if (r.T == 0) return r;
+  r.tok = at::zeros({K, r.T}, at::kLong);
+  r.mask = at::zeros({K, r.T}, at::kLong);
+  for (int64_t k = 0; k < K; ++k) {
+    const auto& c = item.candidates[static_cast<size_t>(k)];
+    const int64_t n = static_cast<int64_t>(c.size()) - 1, off = r.T - n;
+    for (int64_t j = 0; j < n; ++j) {
+      r.tok[k][off + j] = c[static_cast<size_t>(j)];
+      r.mask[k][off + j] = 1;
+    }
+  }
+  return r;
+}
 
+// The scores from the next-token log-probs lp [V] and, when some candidate is longer than one
+// token, the log-probs lps [K, T, V] of the continuations batch (CPU, f32).
+ItemScore score_from(const McItem& item, const at::Tensor& lp, const at::Tensor& lps, const at::Tensor& ref_logprobs) {
+  const int64_t K = static_cast<int64_t>(item.candidates.size());
   ItemScore s;
   s.kl = ref_logprobs.defined() ? kl_divergence(ref_logprobs, lp) : 0.0;
   s.entropy_bits = entropy_bits(lp);
@@ -65,25 +86,10 @@ ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
     if (k != item.correct && item.candidates[k][0] != correct_first) wrong_ids.insert(item.candidates[k][0]);
   for (int64_t id : wrong_ids) s.p_incorrect += std::exp(lp[id].item<double>());
 
-  // Full sequences: log p(c_1 | prompt) + sum_j log p(c_j+1 | prompt, c_<=j). Candidates of more
-  // than one token run as one left-padded batch on K copies of the prompt's cache.
+  // Full sequences: log p(c_1 | prompt) + sum_j log p(c_j+1 | prompt, c_<=j).
   s.candidate_logprobs = first;
-  size_t longest = 0;
-  for (const auto& c : item.candidates) longest = std::max(longest, c.size());
-  if (longest > 1) {
-    const int64_t T = static_cast<int64_t>(longest) - 1;  // feed c_1 .. c_{n-1}
-    at::Tensor tok = at::zeros({K, T}, at::kLong), mask = at::zeros({K, T}, at::kLong);
-    for (int64_t k = 0; k < K; ++k) {
-      const auto& c = item.candidates[k];
-      const int64_t n = static_cast<int64_t>(c.size()) - 1, off = T - n;
-      for (int64_t j = 0; j < n; ++j) {
-        tok[k][off + j] = c[j];
-        mask[k][off + j] = 1;
-      }
-    }
-    cache.select_rows(at::zeros({K}, at::kLong));
-    fo.logits = LogitsMode::All;
-    const at::Tensor lps = at::log_softmax(forward(m, tok.to(dev), mask.to(dev), fo).to(at::kFloat), -1).cpu();
+  if (lps.defined()) {
+    const int64_t T = lps.size(1);
     for (int64_t k = 0; k < K; ++k) {
       const auto& c = item.candidates[k];
       const int64_t n = static_cast<int64_t>(c.size()) - 1, off = T - n;
@@ -95,6 +101,115 @@ ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
     if (k != item.correct && s.candidate_logprobs[k] >= s.candidate_logprobs[item.correct]) seq_best = false;
   s.sequence_correct = seq_best;
   return s;
+}
+
+at::Tensor next_logprobs_of(const at::Tensor& logits_row) {
+  return at::log_softmax(logits_row.view({-1}).to(at::kFloat), 0).cpu();
+}
+
+}  // namespace
+
+ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
+                        const at::Tensor& ref_logprobs, at::Tensor* next_logprobs) {
+  check_item(item);
+  at::NoGradGuard no_grad;
+  const auto dev = m.device();
+  // Prompt once, keeping the cache for the candidates.
+  KVCache cache;
+  ForwardOptions fo;
+  fo.hooks = hooks;
+  fo.cache = &cache;
+  fo.logits = LogitsMode::Last;
+  const at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(dev);
+  const at::Tensor lp = next_logprobs_of(forward(m, tokens, at::Tensor(), fo));
+  if (next_logprobs) *next_logprobs = lp;
+  // Candidates of more than one token run as one left-padded batch on K copies of the prompt's cache.
+  const Continuations cont = continuations(item);
+  at::Tensor lps;
+  if (cont.T > 0) {
+    cache.select_rows(at::zeros({static_cast<int64_t>(item.candidates.size())}, at::kLong));
+    fo.logits = LogitsMode::All;
+    lps = at::log_softmax(forward(m, cont.tok.to(dev), cont.mask.to(dev), fo).to(at::kFloat), -1).cpu();
+  }
+  return score_from(item, lp, lps, ref_logprobs);
+}
+
+std::vector<ItemScore> score_mc_item_settings(const Model& m, const McItem& item,
+                                              const std::vector<SteerSetting>& settings,
+                                              int64_t max_rows, at::Tensor* unsteered_logprobs) {
+  check_item(item);
+  at::NoGradGuard no_grad;
+  const auto dev = m.device();
+  const int64_t K = static_cast<int64_t>(item.candidates.size());
+  std::map<int64_t, std::vector<size_t>> by_layer;  // layer -> indices into settings
+  for (size_t j = 0; j < settings.size(); ++j) {
+    const int64_t l = settings[j].layer;
+    if (l < 0 || l >= m.config.n_layer)
+      fail("steering layer ", l, " is out of range: the model has ", m.config.n_layer, " layers");
+    by_layer[l].push_back(j);
+  }
+  const auto name = [](int64_t l) { return "blocks." + std::to_string(l) + ".hook_resid_post"; };
+
+  // Unsteered: prompt (call 0) and continuations (call 1), keeping resid_post where a setting
+  // steers (a capture changes no bit of the run).
+  Hooks h(m.config);
+  CaptureSpec keep;
+  keep.to_cpu = false;
+  for (const auto& [l, js] : by_layer) h.capture(name(l), keep);
+  KVCache cache;
+  ForwardOptions fo;
+  fo.hooks = by_layer.empty() ? nullptr : &h;
+  fo.cache = &cache;
+  fo.logits = LogitsMode::Last;
+  const at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(dev);
+  const at::Tensor lp = next_logprobs_of(forward(m, tokens, at::Tensor(), fo));
+  if (unsteered_logprobs) *unsteered_logprobs = lp;
+  const Continuations cont = continuations(item);
+  at::Tensor lps, cont_tok, cont_mask;
+  if (cont.T > 0) {
+    cont_tok = cont.tok.to(dev);
+    cont_mask = cont.mask.to(dev);
+    cache.select_rows(at::zeros({K}, at::kLong));
+    fo.logits = LogitsMode::All;
+    lps = at::log_softmax(forward(m, cont_tok, cont_mask, fo).to(at::kFloat), -1).cpu();
+  }
+  std::vector<ItemScore> out(settings.size() + 1);
+  out[0] = score_from(item, lp, lps, at::Tensor());
+
+  // Steered at layer l: blocks l+1.. from resid_post[l] + alpha * v, the add hook's arithmetic
+  // (hooks.cpp, Add: x + v * alpha), one row per setting.
+  const int64_t chunk = max_rows > 0 ? max_rows : static_cast<int64_t>(settings.size());
+  for (const auto& [l, js] : by_layer) {
+    const auto& calls = h.get_calls(name(l));
+    for (size_t start = 0; start < js.size(); start += static_cast<size_t>(chunk)) {
+      const size_t end = std::min(js.size(), start + static_cast<size_t>(chunk));
+      const int64_t b = static_cast<int64_t>(end - start);
+      std::vector<at::Tensor> rows;
+      for (size_t q = start; q < end; ++q) {
+        const SteerSetting& st = settings[js[q]];
+        rows.push_back(st.vec.to(dev, m.dtype()) * st.alpha);
+      }
+      const at::Tensor add = at::stack(rows).unsqueeze(1);  // [b, 1, D]
+      KVCache sc;
+      ForwardOptions so;
+      so.cache = &sc;
+      so.logits = LogitsMode::Last;
+      so.start_at_layer = l + 1;
+      so.resid_in = calls.at(0) + add;                      // [b, T, D]
+      const at::Tensor logits = forward(m, tokens.expand({b, tokens.size(1)}), at::Tensor(), so);
+      at::Tensor slps;
+      if (cont.T > 0) {
+        sc.select_rows(at::arange(b, at::kLong).repeat_interleave(K));
+        so.logits = LogitsMode::All;
+        so.resid_in = calls.at(1).repeat({b, 1, 1}) + add.repeat_interleave(K, 0);
+        slps = at::log_softmax(forward(m, cont_tok.repeat({b, 1}), cont_mask.repeat({b, 1}), so).to(at::kFloat), -1).cpu();
+      }
+      for (int64_t r = 0; r < b; ++r)
+        out[js[start + static_cast<size_t>(r)] + 1] =
+            score_from(item, next_logprobs_of(logits[r]), slps.defined() ? slps.narrow(0, r * K, K) : at::Tensor(), lp);
+    }
+  }
+  return out;
 }
 
 std::string extract_final_number(const std::string& text) {

@@ -41,6 +41,25 @@ struct ItemScore {
 ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
                         const at::Tensor& ref_logprobs, at::Tensor* next_logprobs = nullptr);
 
+// One steering setting: alpha * vec added to blocks.{layer}.hook_resid_post at every position,
+// vec [D] in the model's dtype on its device (as add_steering puts it).
+struct SteerSetting {
+  int64_t layer = 0;
+  at::Tensor vec;
+  double alpha = 0;
+};
+
+// The unsteered score (kl 0) and one per setting (KL against the unsteered run), computed as
+// score_mc_item computes each with its own forward passes, but sharing the work: the unsteered
+// run goes once, and a setting at layer l starts at block l+1 from its saved residual stream
+// (blocks 0..l are the same as unsteered). Settings of one layer run as the rows of one batch,
+// at most max_rows at a time (1: every product has the shape score_mc_item gives it, so the
+// numbers are the same bits). unsteered_logprobs (optional out): the unsteered next-token
+// log-softmax [V]. Dequantised weights only (ForwardOptions::start_at_layer).
+std::vector<ItemScore> score_mc_item_settings(const Model& m, const McItem& item,
+                                              const std::vector<SteerSetting>& settings,
+                                              int64_t max_rows, at::Tensor* unsteered_logprobs = nullptr);
+
 // KL(ref || st) with eps (both log-softmax [V]); entropy in bits of st.
 double kl_divergence(const at::Tensor& ref_logprobs, const at::Tensor& st_logprobs, double eps = 1e-8);
 double entropy_bits(const at::Tensor& logprobs);
