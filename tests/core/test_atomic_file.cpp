@@ -4,12 +4,11 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 
+#include "../temp_dir.h"
+
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/rs_core_XXXXXX";
-  return ::mkdtemp(tmpl);
-}
+std::string temp_dir() { return rs_test::temp_dir("rs_core_"); }
 
 TEST(AtomicFile, UncommittedLeavesNothing) {
   std::string path = temp_dir() + "/out.json";

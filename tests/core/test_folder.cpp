@@ -6,12 +6,11 @@
 #include "core/atomic_file.h"
 #include "core/folder.h"
 
+#include "../temp_dir.h"
+
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/rs_folder_XXXXXX";
-  return ::mkdtemp(tmpl);
-}
+std::string temp_dir() { return rs_test::temp_dir("rs_folder_"); }
 
 bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 

@@ -12,6 +12,8 @@
 #include "data/outputs.h"
 #include "data/schema.h"
 
+#include "../temp_dir.h"
+
 namespace fs = std::filesystem;
 using namespace rs::data;
 using nlohmann::json;
@@ -22,8 +24,7 @@ namespace {
 const std::string kBench = std::string(RS_SOURCE_DIR) + "/tests/data/fixtures/";
 
 std::string tmp_path(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("rs_jsonl_" + std::to_string(::getpid()));
-  fs::create_directories(d);
+  static const fs::path d = rs_test::temp_dir("rs_jsonl_");
   return (d / name).string();
 }
 

@@ -15,14 +15,13 @@
 #include "report/demo.h"
 #include "report/report.h"
 
+#include "../temp_dir.h"
+
 using namespace rs::report;
 
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/rs_report_XXXXXX";
-  return ::mkdtemp(tmpl);
-}
+std::string temp_dir() { return rs_test::temp_dir("rs_report_"); }
 
 // Nothing the page could fetch: no scripts, no src/href to other documents, no url(...), and
 // "http" only as the SVG namespace name.
