@@ -268,7 +268,7 @@ RS_SIMD_TARGET void unpack32(const uint8_t* blk, UBlock32& u) {
   if (F == Fmt::Q8_0) v = _mm256_xor_si256(load32(blk + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
   if (F == Fmt::Q4_0) v = nibbles32(blk + 2);
   if (F == Fmt::Q4_1) v = nibbles32(blk + 4);
-  if (F == Fmt::Q5_0) v = _mm256_or_si256(nibbles32(blk + 6), fifth_bits(load_u32(blk + 2)));
+  if (F == Fmt::Q5_0) v = q5_values(blk + 6, load_u32(blk + 2));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(u.q), v);
   u.d = f16(blk);
   u.m = F == Fmt::Q4_1 ? f16(blk + 2) : 0.0f;

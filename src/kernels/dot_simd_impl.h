@@ -89,6 +89,18 @@ RS_INLINE __m256i fifth_bits(uint32_t bits) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
+// A Q5_0 block's 32 values (0..31) as bytes: the nibbles at qs, plus 16 where bit j of `bits`
+// is set. The AVX-512 copy (BW + VL) takes the 32 bits as a byte mask: one masked add instead
+// of fifth_bits' four operations; the bytes are the same (a nibble plus 16 is the nibble or 16).
+RS_INLINE __m256i q5_values(const uint8_t* qs, uint32_t bits) {
+#if RS_SIMD_VNNI
+  const __m256i n = nibbles32(qs);
+  return _mm256_mask_add_epi8(n, static_cast<__mmask32>(bits), n, _mm256_set1_epi8(0x10));
+#else
+  return _mm256_or_si256(nibbles32(qs), fifth_bits(bits));
+#endif
+}
+
 // ---------------------------------------------------------------- 32-block types
 // Per output (r, c) one f32 vector: acc += f32(integer lanes of block b) * (dw_r dx_c); the
 // integer lanes start at -off * sum(qx) (the weights' zero point, as an exact integer).
@@ -115,7 +127,7 @@ RS_SIMD_TARGET void tile32(const uint8_t* w, uint64_t rb, const ActRow* x, float
       if (F == Fmt::Q8_0) u[r] = load32(blk + 2);  // signed; see below
       if (F == Fmt::Q4_0) u[r] = nibbles32(blk + 2);
       if (F == Fmt::Q4_1) u[r] = nibbles32(blk + 4);
-      if (F == Fmt::Q5_0) u[r] = _mm256_or_si256(nibbles32(blk + 6), fifth_bits(load_u32(blk + 2)));
+      if (F == Fmt::Q5_0) u[r] = q5_values(blk + 6, load_u32(blk + 2));
     }
     if (F == Fmt::Q4_1 && NC == 1) {  // the weight rows in the lanes of accm[0]
       alignas(8) uint16_t m4[4] = {0, 0, 0, 0};
