@@ -180,7 +180,7 @@ at::Tensor step_native(const Model& m, const std::vector<SeqStep>& rows) {
     nd::add_bias(gate, lw.gate_bias, N, F);
     nd::add_bias(up, lw.up_bias, N, F);
     hk.run(HookPoint::mlp_pre, l, gate, F, {1, 1, F});
-    nd::gated_activation(c, gate, up, N * F);
+    nd::pool().parallel_for(N * F, [&](int64_t b, int64_t e) { nd::gated_activation(c, gate + b, up + b, e - b); }, 16);
     hk.run(HookPoint::mlp_post, l, gate, F, {1, 1, F});
     nd::matmuls(gate, N, F, {{&w.down, hbuf, D}});
     nd::add_bias(hbuf, lw.down_bias, N, D);

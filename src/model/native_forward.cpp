@@ -425,10 +425,9 @@ at::Tensor forward_native(const Model& m, const at::Tensor& tokens_in, const at:
     add_bias(gate, lw.gate_bias, BT, F);
     add_bias(up, lw.up_bias, BT, F);
     hk.run(HookPoint::mlp_pre, l, gate, {B, T, F});
-    if (BT > 1)  // elementwise: the split does not change a value
-      pool().parallel_for(BT * F, [&](int64_t b, int64_t e) { native_detail::gated_activation(c, gate + b, up + b, e - b); }, 16);
-    else
-      native_detail::gated_activation(c, gate, up, BT * F);
+    // elementwise: the split does not change a value. On both threads even when decoding: on
+    // one, the other waited through it (F exponentials) and fell asleep before the down product.
+    pool().parallel_for(BT * F, [&](int64_t b, int64_t e) { native_detail::gated_activation(c, gate + b, up + b, e - b); }, 16);
     hk.run(HookPoint::mlp_post, l, gate, {B, T, F});
     quantize_rows(ws, gate, BT, F, {&w.down});
     products(ws, {{&w.down, hbuf, D}});
