@@ -61,6 +61,58 @@ assert "<svg" in html and "Per-layer separation" in html
 PY
 then ok "eval"; else bad "eval: $(tail -3 "$TMP/err")"; fi
 
+# --scoring shared (the default: the unsteered blocks below a setting's layer run once per row,
+# a layer's settings as the rows of one batch) against --scoring separate (one whole forward per
+# setting and row), with candidates of several tokens (the continuation pass). --batch 1 gives
+# every product the shape separate gives it: the same bytes. Batched rows may reorder a GEMM's
+# sums on another BLAS: the choice and every accuracy must still agree, numbers within 1e-4.
+python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(d + "/b.jsonl")][:12]
+extra = ["hippopotamus calf", "sheep dog", "wolfhound", "cat burglar"]
+with open(d + "/bm.jsonl", "w") as f:
+    for i, r in enumerate(rows):
+        r["wrong_answers"] = r["wrong_answers"][:2] + [extra[i % 4]]
+        if i % 3 == 0:
+            r["answer"] += " cub"
+        f.write(json.dumps(r) + "\n")
+PY
+for s in "separate" "shared --batch 1" "shared"; do
+  "$BIN" steer eval $T --vector "$TMP/v.gguf" --layers 9-10 --alpha -2,2 --data "$TMP/bm.jsonl" --calib 4 \
+    --bootstrap 100 --select-by sequence --scoring $s --out "$TMP/sc-${s// /}" 2>"$TMP/err-${s// /}" ||
+    bad "eval --scoring $s: $(tail -2 "$TMP/err-${s// /}")"
+done
+if out=$(python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+def load(name):
+    s = json.load(open(d + "/" + name + "/summary.json"))
+    s.pop("seconds")
+    return s, [json.loads(l) for l in open(d + "/" + name + "/examples.jsonl")]
+ref = load("sc-separate")
+assert any(len(r["baseline"]["candidate_logprobs"]) == 4 for r in ref[1])
+assert load("sc-shared--batch1") == ref, "--batch 1 differs from separate"
+got = load("sc-shared")
+worst = 0.0
+def walk(a, b, path):
+    global worst
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a: walk(a[k], b[k], path + "." + k)
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)): walk(x, y, "%s[%d]" % (path, i))
+    elif isinstance(a, float) and "accuracy" not in path and "ci95" not in path and "delta" not in path:
+        assert abs(a - b) <= 1e-4, (path, a, b)
+        worst = max(worst, abs(a - b))
+    else:
+        assert a == b, (path, a, b)
+walk(ref, got, "")
+print("bitwise" if got == ref else "max difference %.3g" % worst)
+PY
+); then ok "eval --scoring shared = separate ($out)"; else bad "eval --scoring shared vs separate: $out"; fi
+
 # --steer on generate / score / trace.
 P="Sheep are afraid of wolves. Gertrude is a sheep. Gertrude is afraid of"
 g0=$("$BIN" generate $T -p "$P" -n 8 2>/dev/null)
