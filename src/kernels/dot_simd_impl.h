@@ -42,10 +42,12 @@ RS_INLINE float hsum(__m256 v) {
 }
 
 // The 32 nibbles of a Q4 block as bytes in element order: low halves of qs[0..16) first.
+// The 16 bytes go to both halves (one broadcast load); the upper half is shifted right by 4 in
+// 64-bit lanes, which puts each byte's high nibble in its low nibble (the bits shifted in from
+// the next byte land in the high nibble, which the mask drops): 3 operations instead of 5.
 RS_INLINE __m256i nibbles32(const uint8_t* qs) {
-  const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i m = _mm_set1_epi8(0x0f);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(t, 4), m), _mm_and_si128(t, m));
+  const __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi64(t, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0f));
 }
 
 RS_INLINE __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
