@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interrupts and --resume (README, "Interrupts and --resume"; issue 21, acceptance 2). For every
-# command that runs over a dataset: one uninterrupted run, then RS_INTERRUPT_TRIALS trials (2 by
-# default; 20 for the measurement in the README) that each
+# command that runs over a dataset: one uninterrupted run, then RS_INTERRUPT_TRIALS trials (1 by
+# default, a smoke run of every check in CI; 20 for the measurement in the README) that each
 #   - start the command, wait until its checkpoint holds a finished item, sleep a random part of
 #     the time the uninterrupted run took after its first item, and send SIGINT;
 #   - require exit status 130 (or 0 when the run finished first), one stderr line naming
@@ -28,7 +28,9 @@ os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
 fi
 set -m  # background jobs keep SIGINT (a non-interactive shell would start them with it ignored)
 source "$(dirname "$0")/common.sh"
-TRIALS=${RS_INTERRUPT_TRIALS:-2}
+# One trial in CI: a second one repeated the same checks at another random point for ~40% more
+# CPU (CI time, issue 21); the acceptance measurement runs 20.
+TRIALS=${RS_INTERRUPT_TRIALS:-1}
 ONLY=${RS_INTERRUPT_ONLY:-}
 # data label keeps 16 cases per item: 18 cases are 2 items, so the signal falls in the last one
 # and --resume recomputes nothing; 33 (3 items) leave one to recompute, at twice the time.
