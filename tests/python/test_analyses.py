@@ -23,18 +23,30 @@ def normalise(x):
     return x
 
 
+# The smallest inputs that still exercise each function against its command (CI time, issue 21):
+# 4 problems give 8 chains of thought, 2 of each label per fold; 8 questions give 4 calibration
+# and 4 test rows.
 @pytest.fixture(scope="module")
 def data(cli, tmp_path_factory):
     d = tmp_path_factory.mktemp("data")
-    cli("data", "make", "prontoqa", "--n", "6", "--seed", "5", "--hops", "1-3", "--out", d / "pq.jsonl")
+    cli("data", "make", "prontoqa", "--n", "4", "--seed", "5", "--hops", "1-3", "--out", d / "pq.jsonl")
     cli("data", "make", "cot-pairs", "--from", d / "pq.jsonl", "--seed", "5", "--out", d / "cot.jsonl")
-    cli("data", "make", "prontoqa", "--n", "10", "--seed", "11", "--hops", "1,3", "--out", d / "qk.jsonl")
+    cli("data", "make", "prontoqa", "--n", "8", "--seed", "11", "--hops", "1,3", "--out", d / "qk.jsonl")
     cli("data", "make", "babi15", "--n", "12", "--seed", "3", "--out", d / "b.jsonl")
     cli("data", "make", "pairs", "--from", d / "b.jsonl", "--seed", "3", "--out", d / "pairs.jsonl")
     cli("data", "make", "twohop", "--n", "18", "--seed", "3", "--out", d / "twohop.jsonl")
     cli("data", "make", "instructions", "--n", "24", "--seed", "4", "--tasks", "3", "--distributions", "2",
         "--out", d / "instr.jsonl")
     return d
+
+
+@pytest.fixture(scope="module")
+def cli_vector(cli, model_path, data, tmp_path_factory):
+    """`steer train` by the CLI, once: the reference of steer_train and the vector generate uses."""
+    out = tmp_path_factory.mktemp("vec") / "v_cli.gguf"
+    cli("steer", "train", "--model", model_path, "--threads", THREADS, "--data", data / "pairs.jsonl",
+        "--layers", "8-10", "--out", out)
+    return out
 
 
 def rows_of(path):
@@ -68,23 +80,20 @@ def test_verify_qk(cli, model_path, data, tmp_path):
                         ["--calib", "4", "--ensemble", "3", "--batch-size", "2", "--bootstrap", "50"])
 
 
-def test_steer_train_and_eval(cli, model_path, data, tmp_path):
-    cli("steer", "train", "--model", model_path, "--threads", THREADS, "--data", data / "pairs.jsonl",
-        "--layers", "8-10", "--out", tmp_path / "v_cli.gguf")
+def test_steer_train_and_eval(cli, model_path, data, cli_vector, tmp_path):
     summary, ex = reasonscope.steer_train(data / "pairs.jsonl", model=model_path, threads=THREADS, layers="8-10",
                                           out=tmp_path / "v_py.gguf")
-    ref = json.load(open(tmp_path / "v_cli.summary.json"))
+    ref = json.load(open(cli_vector.with_name("v_cli.summary.json")))
     assert normalise(summary) == normalise(ref) and ex == []
-    assert (tmp_path / "v_py.gguf").read_bytes() == (tmp_path / "v_cli.gguf").read_bytes()
+    assert (tmp_path / "v_py.gguf").read_bytes() == cli_vector.read_bytes()
     compare_dir_command(cli, model_path, tmp_path, ["steer", "eval"], reasonscope.steer_eval, data / "b.jsonl",
-                        dict(vector=tmp_path / "v_cli.gguf", layer=9, alpha=[2], calib=3, bootstrap=50, limit=6),
-                        ["--vector", tmp_path / "v_cli.gguf", "--layer", "9", "--alpha", "2", "--calib", "3",
+                        dict(vector=cli_vector, layer=9, alpha=[2], calib=3, bootstrap=50, limit=6),
+                        ["--vector", cli_vector, "--layer", "9", "--alpha", "2", "--calib", "3",
                          "--bootstrap", "50", "--limit", "6"])
 
 
-def test_generate_with_steer_matches_cli(model, cli, model_path, data, tmp_path):
-    vec = tmp_path / "v.gguf"
-    reasonscope.steer_train(data / "pairs.jsonl", model=model_path, threads=THREADS, layers="8-10", out=vec)
+def test_generate_with_steer_matches_cli(model, cli, model_path, cli_vector):
+    vec = cli_vector  # bitwise the vector of reasonscope.steer_train (test_steer_train_and_eval)
     prompt = "Mary went to the kitchen. Where is Mary?"
     ref = json.loads(cli("generate", "--model", model_path, "--threads", THREADS, "--weights", "dequant", "--json",
                          "-n", "8", "--prompt", prompt, "--steer", vec, "--steer-layer", "9", "--steer-alpha", "4").stdout)
