@@ -22,6 +22,14 @@ namespace {
 
 #define RS_INLINE RS_SIMD_TARGET inline __attribute__((always_inline))
 
+// Decoding (one activation row) reads each weight row once, in 4 interleaved streams (a tile's
+// rows); the hardware prefetcher alone left the Q8_0 / Q5_0 tiles at about half of one thread's
+// streaming read (busy machine). Each block asks for the cache lines 512 bytes ahead of it.
+template <int Bytes>
+RS_INLINE void prefetch_ahead(const uint8_t* blk) {
+  for (int o = 0; o < Bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk) + 512 + o, _MM_HINT_T0);
+}
+
 RS_INLINE float f16(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
 
 // 8 int32 lanes: lane i = sum_{k<4} u[4i + k] * s[4i + k]  (u unsigned, s signed bytes)
@@ -125,6 +133,7 @@ RS_SIMD_TARGET void tile32(const uint8_t* w, uint64_t rb, const ActRow* x, float
     __m256 dw[NR];
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = w + r * rb + kBytes<F> * b;
+      if (NC == 1) prefetch_ahead<kBytes<F>>(blk);
       dw[r] = _mm256_set1_ps(f16(blk));
       if (F == Fmt::Q8_0) u[r] = load32(blk + 2);  // signed; see below
       if (F == Fmt::Q4_0) u[r] = nibbles32(blk + 2);
@@ -234,6 +243,7 @@ RS_SIMD_TARGET void tile_q4_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
     __m256i mins[NR];  // min of sub-block j at 16-bit positions 2j, 2j + 1 (one per 16 elements)
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = w + r * rb + 144 * b;
+      if (NC == 1) prefetch_ahead<144>(blk);
       dw[r] = f16(blk);
       dm[r] = f16(blk + 2);
       // the 6-bit scales and mins of unpack_q4k_scales, four at a time in 32-bit words
@@ -315,6 +325,7 @@ RS_SIMD_TARGET void tile_q6_k(const uint8_t* w, uint64_t rb, const ActRow* x, fl
     __m256i is[NR][NC];
     for (int r = 0; r < NR; ++r) {
       const uint8_t* blk = w + r * rb + 210 * b;
+      if (NC == 1) prefetch_ahead<210>(blk);
       dw[r] = f16(blk + 208);
       scales[r] = reinterpret_cast<const int8_t*>(blk + 192);
       // -32 sum_g sc_g bsum_g (the 6-bit values' zero point), folded into the integer sums
