@@ -53,7 +53,8 @@ out_steer_train=v.gguf
 run_steer_eval() { "$BIN" steer eval "${M[@]}" --vector "$TMP/v.gguf" --layers 9 --alpha 2 --data "$TMP/b.jsonl" \
   --calib 3 --bootstrap 100 --out "$@"; }
 out_steer_eval=o
-run_label() { "$BIN" data label twohop "${M[@]}" --data "$TMP/twohop.jsonl" --alternatives 1 --out "$@"; }
+# --weights native: label's greedy answers decode a quarter faster than on the exact weights (CI time)
+run_label() { "$BIN" data label twohop "${M[@]}" --weights native --data "$TMP/twohop.jsonl" --alternatives 1 --out "$@"; }
 out_label=labelled.jsonl
 run_cluster() { "$BIN" cluster analyze "${M[@]}" --data "$TMP/instr.jsonl" --label-field task --text-field instruction \
   --layers 2,5 --batch 2 --out "$@"; }
