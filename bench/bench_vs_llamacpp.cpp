@@ -403,6 +403,7 @@ int main(int argc, char** argv) try {
       round["ratio"] = ratio;
     }
     rounds.push_back(round);
+    std::fprintf(stderr, "round %d/%d done (%s first)\n", r + 1, a.rounds, round["first"].get<std::string>().c_str());
   }
   // medians over rounds of a field of each round's `side`
   auto round_median = [&](const char* side, const char* k) -> std::optional<double> {
