@@ -10,7 +10,7 @@
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
-# out of git), THREADS (2), NICE (15), BENCH (../shared/benchmarks). Only each run's summary.json
+# out of git), THREADS (1), NICE (15), BENCH (../shared/benchmarks). Only each run's summary.json
 # (and the small detector / heads files) are copied to results/MODEL/<step>/; /usr/bin/time -v of
 # each command goes to RUNS/MODEL/<step>.time and its wall time and peak RSS to
 # results/MODEL/<step>/time.txt.
