@@ -171,6 +171,39 @@ TEST_P(Equivalence, SteeringWithAndWithoutCacheAgrees) {
   EXPECT_LE(max_abs_diff(at::cat(parts, 1), full), 1e-4);
 }
 
+// start_at_layer (steer eval's shared prefix): a padded batch continued from the captured residual
+// stream gives the full forward's logits exactly, and the later blocks' hooks still act.
+TEST_P(Equivalence, StartAtLayerContinuesTheFullForward) {
+  const auto& c = model_.config;
+  Batch b = make_batch(prompts(), 0);
+  at::manual_seed(5);
+  const at::Tensor vec = at::randn({c.d_model});
+  Hooks full_hooks(c);
+  full_hooks.capture("blocks.0.hook_resid_post");
+  full_hooks.add("blocks.1.hook_resid_mid", vec, 3.0);
+  ForwardOptions full;
+  full.hooks = &full_hooks;
+  const at::Tensor want = forward(model_, b.tokens, b.mask, full);
+  Hooks rest_hooks(c);
+  rest_hooks.add("blocks.1.hook_resid_mid", vec, 3.0);
+  ForwardOptions rest;
+  rest.hooks = &rest_hooks;
+  rest.start_at_layer = 1;
+  rest.resid_in = full_hooks.get("blocks.0.hook_resid_post");
+  EXPECT_TRUE(at::equal(forward(model_, b.tokens, b.mask, rest), want));
+  EXPECT_GT(max_abs_diff(want, forward(model_, b.tokens, b.mask)), 1e-3);  // the hook did act
+  // refused: beyond the last block, a residual of the wrong shape or dtype
+  ForwardOptions bad = rest;
+  bad.start_at_layer = c.n_layer + 1;
+  EXPECT_THROW(forward(model_, b.tokens, b.mask, bad), rs::Error);
+  bad = rest;
+  bad.resid_in = rest.resid_in.narrow(1, 0, 2);
+  EXPECT_THROW(forward(model_, b.tokens, b.mask, bad), rs::Error);
+  bad = rest;
+  bad.resid_in = rest.resid_in.to(at::kDouble);
+  EXPECT_THROW(forward(model_, b.tokens, b.mask, bad), rs::Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Archs, Equivalence, ::testing::Values("llama", "qwen2"));
 
 // The q/k row permutation: our inverse undoes the converter's permutation and both are bijections.
