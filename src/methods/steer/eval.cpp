@@ -38,13 +38,13 @@ void check_item(const McItem& item) {
     if (c.empty()) fail(item.id, ": a candidate has no tokens");
 }
 
-// The candidates' tokens after their first, c_1 .. c_{n-1}, as one left-padded batch [K, T]
-// (T = 0: every candidate is one token, nothing to run).
+// The candidates' tokens after their first, c_1 .. c_{n-1}, as one left-padded batch [K, T] on
+// dev (T = 0: every candidate is one token, nothing to run).
 struct Continuations {
   at::Tensor tok, mask;
   int64_t T = 0;
 };
-Continuations continuations(const McItem& item) {
+Continuations continuations(const McItem& item, const at::Device& dev) {
   const int64_t K = static_cast<int64_t>(item.candidates.size());
   size_t longest = 0;
   for (const auto& c : item.candidates) longest = std::max(longest, c.size());
@@ -61,6 +61,8 @@ Continuations continuations(const McItem& item) {
       r.mask[k][off + j] = 1;
     }
   }
+  r.tok = r.tok.to(dev);
+  r.mask = r.mask.to(dev);
   return r;
 }
 
@@ -107,31 +109,39 @@ at::Tensor next_logprobs_of(const at::Tensor& logits_row) {
   return at::log_softmax(logits_row.view({-1}).to(at::kFloat), 0).cpu();
 }
 
+// One run of the prompt under `hooks`: its next-token log-probs lp [V] and, when some candidate
+// is longer than one token, the continuations' log-probs lps [K, T, V], run as one left-padded
+// batch on K copies of the prompt's cache.
+struct PromptRun {
+  at::Tensor lp, lps;
+};
+PromptRun run_prompt(const Model& m, const at::Tensor& tokens, const Continuations& cont, int64_t K, Hooks* hooks) {
+  KVCache cache;
+  ForwardOptions fo;
+  fo.hooks = hooks;
+  fo.cache = &cache;
+  fo.logits = LogitsMode::Last;
+  PromptRun r;
+  r.lp = next_logprobs_of(forward(m, tokens, at::Tensor(), fo));
+  if (cont.T > 0) {
+    cache.select_rows(at::zeros({K}, at::kLong));
+    fo.logits = LogitsMode::All;
+    r.lps = at::log_softmax(forward(m, cont.tok, cont.mask, fo).to(at::kFloat), -1).cpu();
+  }
+  return r;
+}
+
 }  // namespace
 
 ItemScore score_mc_item(const Model& m, const McItem& item, Hooks* hooks,
                         const at::Tensor& ref_logprobs, at::Tensor* next_logprobs) {
   check_item(item);
   at::NoGradGuard no_grad;
-  const auto dev = m.device();
-  // Prompt once, keeping the cache for the candidates.
-  KVCache cache;
-  ForwardOptions fo;
-  fo.hooks = hooks;
-  fo.cache = &cache;
-  fo.logits = LogitsMode::Last;
-  const at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(dev);
-  const at::Tensor lp = next_logprobs_of(forward(m, tokens, at::Tensor(), fo));
-  if (next_logprobs) *next_logprobs = lp;
-  // Candidates of more than one token run as one left-padded batch on K copies of the prompt's cache.
-  const Continuations cont = continuations(item);
-  at::Tensor lps;
-  if (cont.T > 0) {
-    cache.select_rows(at::zeros({static_cast<int64_t>(item.candidates.size())}, at::kLong));
-    fo.logits = LogitsMode::All;
-    lps = at::log_softmax(forward(m, cont.tok.to(dev), cont.mask.to(dev), fo).to(at::kFloat), -1).cpu();
-  }
-  return score_from(item, lp, lps, ref_logprobs);
+  const at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(m.device());
+  const PromptRun run = run_prompt(m, tokens, continuations(item, m.device()),
+                                   static_cast<int64_t>(item.candidates.size()), hooks);
+  if (next_logprobs) *next_logprobs = run.lp;
+  return score_from(item, run.lp, run.lps, ref_logprobs);
 }
 
 std::vector<ItemScore> score_mc_item_settings(const Model& m, const McItem& item,
@@ -156,25 +166,13 @@ std::vector<ItemScore> score_mc_item_settings(const Model& m, const McItem& item
   CaptureSpec keep;
   keep.to_cpu = false;
   for (const auto& [l, js] : by_layer) h.capture(name(l), keep);
-  KVCache cache;
-  ForwardOptions fo;
-  fo.hooks = by_layer.empty() ? nullptr : &h;
-  fo.cache = &cache;
-  fo.logits = LogitsMode::Last;
   const at::Tensor tokens = at::tensor(item.prompt, at::kLong).view({1, -1}).to(dev);
-  const at::Tensor lp = next_logprobs_of(forward(m, tokens, at::Tensor(), fo));
+  const Continuations cont = continuations(item, dev);
+  const PromptRun run = run_prompt(m, tokens, cont, K, by_layer.empty() ? nullptr : &h);
+  const at::Tensor& lp = run.lp;
   if (unsteered_logprobs) *unsteered_logprobs = lp;
-  const Continuations cont = continuations(item);
-  at::Tensor lps, cont_tok, cont_mask;
-  if (cont.T > 0) {
-    cont_tok = cont.tok.to(dev);
-    cont_mask = cont.mask.to(dev);
-    cache.select_rows(at::zeros({K}, at::kLong));
-    fo.logits = LogitsMode::All;
-    lps = at::log_softmax(forward(m, cont_tok, cont_mask, fo).to(at::kFloat), -1).cpu();
-  }
   std::vector<ItemScore> out(settings.size() + 1);
-  out[0] = score_from(item, lp, lps, at::Tensor());
+  out[0] = score_from(item, lp, run.lps, at::Tensor());
 
   // Steered at layer l: blocks l+1.. from resid_post[l] + alpha * v, the add hook's arithmetic
   // (hooks.cpp, Add: x + v * alpha), one row per setting.
@@ -202,7 +200,7 @@ std::vector<ItemScore> score_mc_item_settings(const Model& m, const McItem& item
         sc.select_rows(at::arange(b, at::kLong).repeat_interleave(K));
         so.logits = LogitsMode::All;
         so.resid_in = calls.at(1).repeat({b, 1, 1}) + add.repeat_interleave(K, 0);
-        slps = at::log_softmax(forward(m, cont_tok.repeat({b, 1}), cont_mask.repeat({b, 1}), so).to(at::kFloat), -1).cpu();
+        slps = at::log_softmax(forward(m, cont.tok.repeat({b, 1}), cont.mask.repeat({b, 1}), so).to(at::kFloat), -1).cpu();
       }
       for (int64_t r = 0; r < b; ++r)
         out[js[start + static_cast<size_t>(r)] + 1] =
