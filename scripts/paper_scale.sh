@@ -10,7 +10,9 @@
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
-# out of git), THREADS (1), NICE (15), BENCH (../shared/benchmarks). Only each run's summary.json
+# out of git), THREADS (1), NICE (15), BENCH (../shared/benchmarks), DTYPE (f32; bf16 runs every
+# model command of the steps s2 s2-mcq s3 s4 s5 with --dtype bf16, into RUNS/MODEL/bf16 and
+# results/MODEL/<step>-bf16: the 1.5B column's setting). Only each run's summary.json
 # (and the small detector / heads files) are copied to results/MODEL/<step>/; /usr/bin/time -v of
 # each command goes to RUNS/MODEL/<step>.time and its wall time and peak RSS to
 # results/MODEL/<step>/time.txt.
@@ -27,7 +29,15 @@ BENCH=${BENCH:-$ROOT/../shared/benchmarks}
 RUNS=${RUNS:-$ROOT/../runs/paper}
 THREADS=${THREADS:-1}
 NICE=${NICE:-15}
+DTYPE=${DTYPE:-f32}
 W=$RUNS/$MODEL        # this model's outputs
+DT=()                 # extra model options of DTYPE
+SFX=""                # results/ suffix of DTYPE
+case $DTYPE in
+  f32) ;;
+  bf16) DT=(--dtype bf16); SFX=-bf16; W=$RUNS/$MODEL/bf16 ;;
+  *) echo "paper_scale.sh: DTYPE must be f32 or bf16, not '$DTYPE'" >&2; exit 2 ;;
+esac
 DATA=$RUNS/data       # generated and derived data, shared by all models (same seeds, same bytes)
 RES=$ROOT/results/$MODEL
 mkdir -p "$W" "$DATA" "$RES"
@@ -42,17 +52,17 @@ run() {
   shift 2
   if [ ! -f "$out/summary.json" ]; then
     echo "== $MODEL $step: $*" >&2
-    /usr/bin/time -v -o "$W/$step.time" nice -n "$NICE" "$BIN" "$@" --model "$MODEL" --threads "$THREADS"
+    /usr/bin/time -v -o "$W/$step.time" nice -n "$NICE" "$BIN" "$@" --model "$MODEL" --threads "$THREADS" "${DT[@]}"
   fi
   keep "$step" "$out"
 }
 
 keep() {
   local step=$1 out=$2
-  mkdir -p "$RES/$step"
-  cp "$out/summary.json" "$RES/$step/summary.json"
+  mkdir -p "$RES/$step$SFX"
+  cp "$out/summary.json" "$RES/$step$SFX/summary.json"
   if [ -f "$W/$step.time" ]; then
-    grep -E 'Elapsed \(wall clock\)|Maximum resident set size|Command being timed' "$W/$step.time" > "$RES/$step/time.txt"
+    grep -E 'Elapsed \(wall clock\)|Maximum resident set size|Command being timed' "$W/$step.time" > "$RES/$step$SFX/time.txt"
   fi
 }
 
@@ -138,7 +148,7 @@ s1_bf16_first() {
 # ---------------------------------------------------------------- S2: QK heads
 s2() {
   run s2 "$W/s2_qk" verify qk --data "$BENCH/prontoqa/dev.jsonl" --resume --out "$W/s2_qk"
-  cp "$W/s2_qk/heads.json" "$RES/s2/heads.json"
+  cp "$W/s2_qk/heads.json" "$RES/s2$SFX/heads.json"
 }
 # A stratified quarter of ProntoQA dev (lines 1, 5, 9, ...: 50 questions per hop count), 60 for
 # calibration: the sample README "verify qk" first measured SmolLM2-135M on.
@@ -172,10 +182,10 @@ s3() {
     local vec="$W/s3_$t/vec-{method}.gguf"
     if [ ! -f "$W/s3_$t/vec-pca-c.summary.json" ]; then
       /usr/bin/time -v -o "$W/s3-$t-train.time" nice -n "$NICE" "$BIN" steer train --data "$DATA/${t}_pairs.jsonl" \
-        --method r,r-c,pca-c --layers "$layers" --resume --out "$vec" --model "$MODEL" --threads "$THREADS"
+        --method r,r-c,pca-c --layers "$layers" --resume --out "$vec" --model "$MODEL" --threads "$THREADS" "${DT[@]}"
     fi
-    mkdir -p "$RES/s3-$t"
-    for m in r r-c pca-c; do cp "$W/s3_$t/vec-$m.summary.json" "$RES/s3-$t/vec-$m.summary.json"; done
+    mkdir -p "$RES/s3-$t$SFX"
+    for m in r r-c pca-c; do cp "$W/s3_$t/vec-$m.summary.json" "$RES/s3-$t$SFX/vec-$m.summary.json"; done
     local scale
     scale=$(python3 -c 'import json,sys
 def norm(p, l):
@@ -201,12 +211,12 @@ s4() {
     src=$BENCH/mquake-2hop/dev.jsonl
     [ $set = twohop ] && src=$DATA/twohop.jsonl
     local d=$W/s4_$set
-    mkdir -p "$d" "$RES/s4-$set"
+    mkdir -p "$d" "$RES/s4-$set$SFX"
     if [ ! -f "$d/cases.jsonl" ]; then
       /usr/bin/time -v -o "$W/s4-$set-label.time" nice -n "$NICE" "$BIN" data label twohop --data "$src" --resume \
-        --out "$d/cases.jsonl" --model "$MODEL" --threads "$THREADS" > "$d/label_summary.json"
+        --out "$d/cases.jsonl" --model "$MODEL" --threads "$THREADS" "${DT[@]}" > "$d/label_summary.json"
     fi
-    cp "$d/label_summary.json" "$RES/s4-$set/label_summary.json"
+    cp "$d/label_summary.json" "$RES/s4-$set$SFX/label_summary.json"
     python3 - "$d/cases.jsonl" "$d" <<'EOF'
 import json, sys, os
 cases = [json.loads(l) for l in open(sys.argv[1])]
@@ -227,9 +237,9 @@ EOF
     run "s4-$set-patch" "$d/patch" patch --data "$d/failing.jsonl" --category all --resume --out "$d/patch"
     if [ ! -f "$d/creme_fit.safetensors" ]; then
       nice -n "$NICE" "$BIN" edit creme --data "$d/failing.jsonl" --category all --split fit --layers auto \
-        --out "$d/creme_fit.safetensors" --model "$MODEL" --threads "$THREADS" > "$d/creme_fit.json"
+        --out "$d/creme_fit.safetensors" --model "$MODEL" --threads "$THREADS" "${DT[@]}" > "$d/creme_fit.json"
     fi
-    cp "$d/creme_fit.json" "$RES/s4-$set/creme_fit.json"
+    cp "$d/creme_fit.json" "$RES/s4-$set$SFX/creme_fit.json"
     local range
     range=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["layers"]; print(f"{l[0]}-{l[-1]}")' "$d/creme_fit.json")
     for split in fit eval; do
