@@ -24,6 +24,10 @@ using GemmFn = void (*)(const uint8_t* w, uint64_t row_bytes, int64_t n, int64_t
                         const ActRow* x, int64_t B, float* y, int64_t ldy);
 // The AVX-512 VNNI batched kernels (the integer types); nullptr for other types and builds.
 GemmFn avx512_gemm(GgmlType t);
+// The AMX-INT8 batched kernels (Q4_K, Q6_K; dot_amx.cpp), same results; nullptr for others.
+GemmFn amx_gemm(GgmlType t);
+// CPU and OS have AMX-INT8 and this process got the tile registers (asked once, on first call).
+bool amx_usable();
 
 const DotTable& scalar_table();
 // nullptr when this build has no such code (not x86-64); callers check isa_supported first.

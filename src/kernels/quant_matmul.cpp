@@ -23,6 +23,7 @@ bool cpu_has(Isa isa) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
            __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  if (isa == Isa::Amx) return cpu_has(Isa::Avx512) && detail::amx_usable();
 #endif
   return isa == Isa::Scalar;
 }
@@ -31,13 +32,13 @@ Isa initial_isa() {
   const char* env = std::getenv("RS_KERNEL_ISA");
   if (env && *env) {
     const std::string s = env;
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx})
       if (s == isa_name(isa)) {
         if (!isa_supported(isa))
           fail("RS_KERNEL_ISA=", s, ": this CPU does not support it (best: ", isa_name(detected_isa()), ")");
         return isa;
       }
-    fail("RS_KERNEL_ISA: expected scalar, avx2 or avx512, got '", s, "'");
+    fail("RS_KERNEL_ISA: expected scalar, avx2, avx512 or amx, got '", s, "'");
   }
   return detected_isa();
 }
@@ -49,7 +50,7 @@ std::atomic<int>& active() {
 
 const detail::DotTable& table_of(Isa isa) {
   const detail::DotTable* t = nullptr;
-  if (isa == Isa::Avx512) t = detail::avx512_table();
+  if (isa == Isa::Avx512 || isa == Isa::Amx) t = detail::avx512_table();
   else if (isa == Isa::Avx2) t = detail::avx2_table();
   return t ? *t : detail::scalar_table();
 }
@@ -81,18 +82,21 @@ const char* isa_name(Isa isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Amx: return "amx";
   }
   return "?";
 }
 
 bool isa_supported(Isa isa) {
-  if (isa == Isa::Avx512 && !detail::avx512_table()) return false;
+  if ((isa == Isa::Avx512 || isa == Isa::Amx) && !detail::avx512_table()) return false;
+  if (isa == Isa::Amx && !detail::amx_gemm(GgmlType::Q4_K)) return false;
   if (isa == Isa::Avx2 && !detail::avx2_table()) return false;
   return cpu_has(isa);
 }
 
 Isa detected_isa() {
-  static const Isa best = isa_supported(Isa::Avx512) ? Isa::Avx512
+  static const Isa best = isa_supported(Isa::Amx)      ? Isa::Amx
+                          : isa_supported(Isa::Avx512) ? Isa::Avx512
                           : isa_supported(Isa::Avx2) ? Isa::Avx2
                                                      : Isa::Scalar;
   return best;
@@ -261,8 +265,11 @@ void matmul_rows(GgmlType t, const uint8_t* w, int64_t n, int64_t r0, int64_t r1
     }
     // Many activation rows (prefill): the batched kernels, where the instruction set has them.
     // 16 is the width of their vectors; below it the tiles waste no lanes.
-    if (isa == Isa::Avx512 && B >= 16)
-      if (const detail::GemmFn gemm = detail::avx512_gemm(t)) {
+    if ((isa == Isa::Avx512 || isa == Isa::Amx) && B >= 16)
+      // (amx_usable: the tile permission, asked before the first tile instruction)
+      if (const detail::GemmFn gemm = isa == Isa::Amx && detail::amx_usable() && detail::amx_gemm(t)
+                                          ? detail::amx_gemm(t)
+                                          : detail::avx512_gemm(t)) {
         gemm(w, row_bytes, n, r0, r1, x, B, y, ldy);
         return;
       }

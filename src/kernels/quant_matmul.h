@@ -40,10 +40,12 @@
 // element, plus f32 rounding of the scales (dx rounded to f16 for the 32-blocks).
 //
 // Instruction sets, picked once at run time from the CPU (override: set_isa, or the environment
-// variable RS_KERNEL_ISA=scalar|avx2|avx512): avx512 = AVX-512 F/BW/VL + VNNI (vpdpbusd /
-// vpdpwssd on 256-bit vectors), avx2 = AVX2 + FMA + F16C (vpmaddubsw / vpmaddwd), scalar =
-// portable C++. All three compute the same integer sums and the same f32 operations in the same
-// order: their results are identical bit for bit. (That matters beyond tidiness: the next
+// variable RS_KERNEL_ISA=scalar|avx2|avx512|amx): amx = avx512 plus AMX-INT8 tile multiplies
+// for 16 or more activation rows of Q4_K / Q6_K (prefill; needs Linux's per-process tile
+// permission, dot_amx.cpp), avx512 = AVX-512 F/BW/VL + VNNI (vpdpbusd / vpdpwssd on 256-bit
+// vectors), avx2 = AVX2 + FMA + F16C (vpmaddubsw / vpmaddwd), scalar = portable C++. All of
+// them compute the same integer sums and the same f32 operations in the same order: their
+// results are identical bit for bit (RS_KERNEL_ISA=avx512 turns AMX off, nothing else). (That matters beyond tidiness: the next
 // layer rounds activations to 8 bits, so a last-bit difference can move a later activation by a
 // whole step. For the 32-block types the f32 order is that of ggml's AVX kernels, 8-lane fused
 // multiply-adds per block; for the K-quants one fused multiply-add per 256-block.)
@@ -57,7 +59,8 @@
 
 namespace rs::kernels {
 
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Amx: Avx512 plus AMX-INT8 tile multiplies for batches of Q4_K / Q6_K (dot_amx.cpp).
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 const char* isa_name(Isa isa);
 Isa detected_isa();                // the best this CPU (and OS) supports
 bool isa_supported(Isa isa);

@@ -31,7 +31,7 @@ const GgmlType kIntegerTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1
 
 std::vector<Isa> isas() {
   std::vector<Isa> v;
-  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx})
     if (isa_supported(i)) v.push_back(i);
   return v;
 }
@@ -293,6 +293,51 @@ TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDotsExactly) {
               ASSERT_EQ(y[b * rows + r], dot_row(t, w.data() + r * ggml_row_bytes(t, n), rows_v[b], isa))
                   << type_isa(t, isa) << " n " << n << " B " << B << " b " << b << " r " << r;
             }
+        }
+      }
+    }
+  }
+}
+
+// The batched kernels (AVX-512 groups of 16, AMX panels of 16 weight rows x 16 activation rows,
+// K ranges with accumulators kept between them) against the scalar tiles, bit for bit: several
+// panels with a partial last one, odd batch sizes, row ranges not on panel boundaries, and the
+// rows split over threads as the model splits them.
+TEST(QuantMatmul, BatchedKernelsEqualScalarBitForBit) {
+  std::mt19937 rng(23);
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+    // n = 4096 with B = 200: the K range in cache is 4 blocks of 16, so accumulators persist
+    for (auto [n, B] : {std::pair<int64_t, int64_t>{256, 16}, {512, 17}, {1536, 33}, {4096, 200}}) {
+      const int64_t rows = 45;
+      auto w = random_weights(t, rows, n, rng);
+      std::vector<float> x;
+      for (int64_t b = 0; b < B; ++b) {
+        auto xb = random_acts(n, rng);
+        x.insert(x.end(), xb.begin(), xb.end());
+      }
+      ActRows acts;
+      acts.quantize(x.data(), B, n, n);
+      std::vector<ActRow> rv;
+      for (int64_t b = 0; b < B; ++b) rv.push_back(acts.row(b));
+      std::vector<float> ref(B * rows);
+      matmul_rows(t, w.data(), n, 0, rows, rv.data(), B, ref.data(), rows, Isa::Scalar);
+      for (Isa isa : isas()) {
+        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 45}, {3, 40}, {17, 18}}) {
+          std::vector<float> y(B * rows, -1.0f);
+          matmul_rows(t, w.data(), n, r0, r1, rv.data(), B, y.data(), rows, isa);
+          for (int64_t b = 0; b < B; ++b)
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(y[b * rows + r], r < r0 || r >= r1 ? -1.0f : ref[b * rows + r])
+                  << type_isa(t, isa) << " n " << n << " B " << B << " b " << b << " r " << r << " range " << r0;
+        }
+        for (int threads : {2, 3}) {
+          ThreadPool pool(threads);
+          std::vector<float> y(B * rows, -1.0f);
+          pool.parallel_for(rows, [&](int64_t r0, int64_t r1) {
+            matmul_rows(t, w.data(), n, r0, r1, rv.data(), B, y.data(), rows, isa);
+          }, 4);
+          ASSERT_EQ(std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)), 0)
+              << type_isa(t, isa) << " n " << n << " B " << B << " threads " << threads;
         }
       }
     }
