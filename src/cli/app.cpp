@@ -42,13 +42,12 @@ std::string resolve_model_path(const ModelOptions& o) { return resolve_model(o.m
 
 }  // namespace rs::cli
 
-int rs::cli::run(int argc, char** argv, bool rethrow) {
-  CLI::App app{
-      "reasonscope: look inside transformer language models while they reason.\n"
-      "Loads GGUF and Hugging Face safetensors models and runs them through libtorch."};
+namespace {
+
+// The top-level options and every command this program registered: run() and runs_here() see
+// the same tree.
+void build_app(CLI::App& app, int& verbose, bool& quiet) {
   app.require_subcommand(1);
-  int verbose = 0;
-  bool quiet = false;
   app.add_flag("-v,--verbose", verbose, "More messages on stderr (repeatable)");
   app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
   auto& registry = rs::cli::command_registry();
@@ -58,6 +57,44 @@ int rs::cli::run(int argc, char** argv, bool rethrow) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.help);
     spec.setup(*sub);
   }
+}
+
+CLI::App* child_named(CLI::App& app, const std::string& name) {
+  auto found = app.get_subcommands([&](CLI::App* a) { return a->get_name() == name; });
+  return found.empty() ? nullptr : found.front();
+}
+
+}  // namespace
+
+bool rs::cli::runs_here(int argc, char** argv) {
+  CLI::App app;
+  int verbose = 0;
+  bool quiet = false;
+  build_app(app, verbose, quiet);
+  int i = 1;
+  // Only -v/-q may come before the command; anything else there (--help, a typo) goes to the
+  // full program, whose answer then lists every command.
+  auto global_flag = [](const std::string& a) {
+    return a == "--verbose" || a == "--quiet" ||
+           (a.size() > 1 && a[0] == '-' && a.find_first_not_of("vq", 1) == std::string::npos);
+  };
+  while (i < argc && global_flag(argv[i])) ++i;
+  if (i >= argc) return false;
+  CLI::App* sub = child_named(app, argv[i]);
+  if (!sub) return false;
+  // A parent (data, report) is here only with one of its children that is here: `data make` is,
+  // `data label` and `data --help` (which lists label too) are not.
+  if (sub->get_subcommands([](CLI::App*) { return true; }).empty()) return true;
+  return i + 1 < argc && child_named(*sub, argv[i + 1]) != nullptr;
+}
+
+int rs::cli::run(int argc, char** argv, bool rethrow) {
+  CLI::App app{
+      "reasonscope: look inside transformer language models while they reason.\n"
+      "Loads GGUF and Hugging Face safetensors models and runs them through libtorch."};
+  int verbose = 0;
+  bool quiet = false;
+  build_app(app, verbose, quiet);
   app.parse_complete_callback([&] { rs::set_verbosity(quiet ? 0 : 1 + verbose); });
   try {
     app.parse(argc, argv);

@@ -23,6 +23,11 @@ std::vector<CommandSpec>& command_registry();
 // the Python module): errors leave as exceptions instead, a parse error as an rs::Error (kUsage).
 int run(int argc, char** argv, bool rethrow = false);
 
+// Whether argv names a command this program registered, so that run() would run it (main.cpp:
+// the torch-free `reasonscope` runs those and hands every other command line to
+// reasonscope-engine).
+bool runs_here(int argc, char** argv);
+
 struct Registrar {
   Registrar(std::string name, std::string help, std::function<void(CLI::App&)> setup) {
     command_registry().push_back({std::move(name), std::move(help), std::move(setup)});
