@@ -48,12 +48,16 @@ class Sampler {
   void each_row(const at::Tensor& logits, F&& fn);
   SamplingOptions opts_;
   uint64_t state_;
-  // Per-step buffers, kept so a step allocates nothing. keep_ids_ / keep_p_: the candidates
-  // that survive the filters (descending logit) and their probabilities.
-  std::vector<int64_t> order_, keep_ids_;
-  std::vector<double> weights_, keep_p_;
+  // Per-step buffers, kept so a step allocates nothing. order_ / weights_ [0, cut_): the
+  // candidates that survive the filters (descending logit; all ids ascending when ascending_)
+  // and their unnormalised weights, summing to kept_.
+  int64_t id_at(int64_t j) const { return ascending_ ? j : order_[static_cast<size_t>(j)]; }
+  std::vector<int64_t> order_;
+  std::vector<double> weights_, by_id_w_;
   std::vector<std::pair<int64_t, double>> by_id_;
-  bool ascending_ = false;  // keep_ids_ already in ascending id order
+  int64_t cut_ = 0;
+  double kept_ = 1.0;
+  bool ascending_ = false;
 };
 
 }  // namespace rs

@@ -194,6 +194,95 @@ TEST(Sampling, PartialSortKeepsTheFullSortDistribution) {
   EXPECT_EQ(greedy.sample(lf.to(at::kBFloat16)).item<int64_t>(), lf.to(at::kBFloat16).to(at::kFloat).argmax(-1).item<int64_t>());
 }
 
+TEST(Sampling, GreedyOverAVocabularyIsTheFirstLargestIdAnywhere) {
+  // The argmax runs in 1024-logit chunks of vector lanes (issue 23): the first largest id must
+  // come out wherever it sits (first lane, a tail shorter than a vector group, the next chunk
+  // after a tie), and a NaN anywhere is an error naming it.
+  const int64_t V = 151936 + 7;  // Qwen2.5's vocabulary plus a ragged tail
+  at::manual_seed(11);
+  at::Tensor base = (at::randn({V}) * 3.0).to(at::kFloat);
+  Sampler greedy(SamplingOptions{});
+  auto first_max = [](const std::vector<float>& v) {
+    return static_cast<int64_t>(std::max_element(v.begin(), v.end()) - v.begin());
+  };
+  for (int64_t at_id : {int64_t{0}, int64_t{15}, int64_t{1023}, int64_t{1024}, int64_t{77777}, V - 8, V - 1}) {
+    std::vector<float> v(base.data_ptr<float>(), base.data_ptr<float>() + V);
+    v[at_id] = 100.f;
+    if (at_id + 1500 < V) v[at_id + 1500] = 100.f;  // a tie in a later chunk loses to the first
+    at::Tensor l = at::from_blob(v.data(), {1, V}, at::kFloat);
+    EXPECT_EQ(greedy.sample(l).item<int64_t>(), at_id);
+    EXPECT_EQ(greedy.sample(l.to(at::kDouble)).item<int64_t>(), at_id);
+    EXPECT_EQ(first_max(v), at_id);
+  }
+  std::vector<float> inf(V, -INFINITY);
+  EXPECT_EQ(greedy.sample(at::from_blob(inf.data(), {1, V}, at::kFloat)).item<int64_t>(), 0);
+  inf[V - 3] = INFINITY;
+  EXPECT_EQ(greedy.sample(at::from_blob(inf.data(), {1, V}, at::kFloat)).item<int64_t>(), V - 3);
+  for (int64_t nan_id : {int64_t{5}, V - 2}) {
+    std::vector<float> v(base.data_ptr<float>(), base.data_ptr<float>() + V);
+    v[nan_id] = NAN;
+    try {
+      greedy.sample(at::from_blob(v.data(), {1, V}, at::kFloat));
+      ADD_FAILURE() << "a NaN logit was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("token " + std::to_string(nan_id) + " is NaN"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// SplitMix64 (Steele, Lea, Flood 2014) as sampling.h documents it: a seed's draws are this
+// sequence of uniforms through the inverse CDF over the kept ids in ascending order.
+struct ReferenceRng {
+  uint64_t s;
+  double uniform() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return static_cast<double>((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
+  }
+};
+
+TEST(Sampling, SeededDrawsAreTheFullSortReferenceDraws) {
+  // What a seed draws must not depend on how the filters are computed (issue 23 replaced the
+  // nth_element / full passes by a one-pass top-k and single exponentials): the draws equal
+  // the full-sort reference's probabilities drawn with the documented generator, step by step.
+  at::manual_seed(21);
+  const int64_t V = 20000;
+  at::Tensor t = (at::randn({V}) * 4.0).to(at::kFloat);
+  std::vector<float> l(t.data_ptr<float>(), t.data_ptr<float>() + V);
+  for (int64_t i = 0; i < V; i += 9) l[i] = l[(i * 31) % V];  // ties
+  struct Case { double t; int64_t k; double p; };
+  for (const Case& c : {Case{1.0, 0, 1.0}, Case{0.7, 0, 0.9}, Case{0.8, 40, 1.0}, Case{0.7, 40, 0.9},
+                        Case{1.0, 1024, 1.0}, Case{1.0, 1025, 0.95}, Case{2.0, 1, 1.0}}) {
+    SamplingOptions o;
+    o.temperature = c.t;
+    o.top_k = c.k;
+    o.top_p = c.p;
+    o.seed = 2026;
+    Sampler s(o);
+    const std::vector<double> p = reference_probs(l, o);
+    ReferenceRng rng{o.seed};
+    const at::Tensor row = at::from_blob(l.data(), {1, V}, at::kFloat);
+    std::set<int64_t> drawn;
+    for (int step = 0; step < 200; ++step) {
+      const double u = rng.uniform();
+      double cum = 0;
+      int64_t want = -1;
+      for (int64_t i = 0; i < V; ++i) {
+        if (p[i] <= 0) continue;
+        want = i;
+        cum += p[i];
+        if (u < cum) break;
+      }
+      ASSERT_EQ(s.sample(row).item<int64_t>(), want) << "T " << c.t << " k " << c.k << " p " << c.p << " step " << step;
+      drawn.insert(want);
+    }
+    if (c.k != 1) {
+      EXPECT_GT(drawn.size(), 1u);  // the draws really varied
+    }
+  }
+}
+
 TEST(Sampling, DrawsFollowTheKeptCandidatesOfALargeVocabulary) {
   // top-k / top-p draws only from the kept set, with the kept probabilities (5 sd).
   at::manual_seed(9);
