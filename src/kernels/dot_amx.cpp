@@ -130,40 +130,55 @@ void pack_group(const ActRow* x, int v, int64_t n, uint32_t* q, float* dx) {
 }
 
 
-// Blocks [b0, b1) of one panel (pb[b - b0]) against one group: acc[r] lanes = activation rows.
+// Block b's integer sums for one group: C tiles 0 (sum L qx), 1 (sum H qx), 2 (Q4_K: sum min qx),
+// stored to c.
+template <bool Q4K>
+RS_AMX_TARGET inline void tile_sums(const PanelBlock& p, const uint8_t* q, int64_t b, int32_t (*c)[16][16]) {
+  _tile_zero(0);
+  _tile_zero(1);
+  if (Q4K) _tile_zero(2);
+  for (int k = 0; k < 4; ++k) {
+    _tile_loadd(3, q + 4096 * b + 1024 * k, 64);
+    _tile_loadd(4, p.t[0][k], 64);
+    _tile_dpbusd(0, 4, 3);
+    _tile_loadd(5, p.t[1][k], 64);
+    if (Q4K) {
+      _tile_dpbusd(1, 5, 3);
+      _tile_loadd(6, p.t[2][k], 64);
+      _tile_dpbusd(2, 6, 3);
+    } else {
+      _tile_dpbssd(1, 5, 3);
+    }
+  }
+  _tile_stored(0, c[0], 64);
+  _tile_stored(1, c[1], 64);
+  if (Q4K) _tile_stored(2, c[2], 64);
+}
+
+// The f32 steps of one block from its stored sums (acc[r] lanes = activation rows).
+template <bool Q4K>
+RS_AMX_TARGET inline void scale_add(const PanelBlock& p, const int32_t (*c)[16][16], const float* dx, __m512* acc) {
+  const __m512 dxv = _mm512_loadu_ps(dx);
+  for (int r = 0; r < 16; ++r) {
+    const __m512i isum = _mm512_add_epi32(_mm512_load_si512(c[0][r]), _mm512_maskz_slli_epi32(0xffff, _mm512_load_si512(c[1][r]), 8));
+    acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(p.d[r]), dxv), to_f32(isum), acc[r]);
+    if (Q4K)
+      acc[r] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(p.dm[r]), dxv), to_f32(_mm512_load_si512(c[2][r])), acc[r]);
+  }
+}
+
+// Blocks [b0, b1) of one panel (pb[b - b0]) against one group. Software-pipelined: block b's
+// f32 steps run after block b + 1's tile multiplies are issued, so that the vector loads read
+// sums stored an iteration earlier and the tile unit is not left idle meanwhile.
 template <bool Q4K>
 RS_AMX_TARGET inline void run_blocks(const PanelBlock* pb, const uint8_t* q, const float* dx, int64_t b0, int64_t b1,
                                      __m512* acc) {
-  alignas(64) int32_t c[3][16][16];
+  alignas(64) int32_t c[2][3][16][16];
   for (int64_t b = b0; b < b1; ++b) {
-    const PanelBlock& p = pb[b - b0];
-    _tile_zero(0);
-    _tile_zero(1);
-    if (Q4K) _tile_zero(2);
-    for (int k = 0; k < 4; ++k) {
-      _tile_loadd(3, q + 4096 * b + 1024 * k, 64);
-      _tile_loadd(4, p.t[0][k], 64);
-      _tile_dpbusd(0, 4, 3);
-      _tile_loadd(5, p.t[1][k], 64);
-      if (Q4K) {
-        _tile_dpbusd(1, 5, 3);
-        _tile_loadd(6, p.t[2][k], 64);
-        _tile_dpbusd(2, 6, 3);
-      } else {
-        _tile_dpbssd(1, 5, 3);
-      }
-    }
-    _tile_stored(0, c[0], 64);
-    _tile_stored(1, c[1], 64);
-    if (Q4K) _tile_stored(2, c[2], 64);
-    const __m512 dxv = _mm512_loadu_ps(dx + 16 * b);
-    for (int r = 0; r < 16; ++r) {
-      const __m512i isum = _mm512_add_epi32(_mm512_load_si512(c[0][r]), _mm512_maskz_slli_epi32(0xffff, _mm512_load_si512(c[1][r]), 8));
-      acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(p.d[r]), dxv), to_f32(isum), acc[r]);
-      if (Q4K)
-        acc[r] = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_set1_ps(p.dm[r]), dxv), to_f32(_mm512_load_si512(c[2][r])), acc[r]);
-    }
+    tile_sums<Q4K>(pb[b - b0], q, b, c[b & 1]);
+    if (b > b0) scale_add<Q4K>(pb[b - 1 - b0], c[(b - 1) & 1], dx + 16 * (b - 1), acc);
   }
+  scale_add<Q4K>(pb[b1 - 1 - b0], c[(b1 - 1) & 1], dx + 16 * (b1 - 1), acc);
 }
 
 template <bool Q4K>

@@ -2,11 +2,16 @@
 // the generic (dequantise a row, f32 dot) path.
 #include "kernels/quant_matmul.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "core/error.h"
 #include "kernels/dot_kernels.h"
@@ -146,7 +151,60 @@ void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* d, float* s, i
   }
 }
 
+namespace {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+// quantize_row_q8k's steps on 16 lanes, bit for bit: the same first element of largest |x| (a NaN
+// never wins, as in the scalar comparison), the same iscale * x rounded half to even (vcvtps2dq
+// in the default rounding mode equals round_even for |v| < 2^22), the same min(127, .), bsums of
+// the stored bytes (a NaN's lane converts to INT_MIN, stored as 0, as the scalar code stores).
+// Prefill quantises every row before each product: the scalar loop was ~9% of it on 1.5B.
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) void quantize_q8k_avx512(const float* x, int64_t n,
+                                                                                   int8_t* q, float* d,
+                                                                                   int16_t* bsums) {
+  for (int64_t b = 0; b < n / kActBlockK; ++b) {
+    const float* xb = x + kActBlockK * b;
+    int8_t* qb = q + kActBlockK * b;
+    __m512 vmax = _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) vmax = _mm512_mask_max_ps(vmax, 0xffff, _mm512_abs_ps(_mm512_loadu_ps(xb + 16 * i)), vmax);
+    // (masked forms and plain reductions: GCC 12's plain intrinsics trip -Wmaybe-uninitialized)
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, vmax);
+    const float amax = *std::max_element(lanes, lanes + 16);
+    if (!(amax > 0.0f)) {
+      d[b] = 0.0f;
+      std::fill(qb, qb + kActBlockK, int8_t{0});
+      std::fill(bsums + 16 * b, bsums + 16 * b + 16, int16_t{0});
+      continue;
+    }
+    float mx = 0.0f;
+    for (int i = 0; i < 16; ++i) {
+      const __mmask16 m = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(xb + 16 * i)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+      if (m) {
+        mx = xb[16 * i + __builtin_ctz(m)];
+        break;
+      }
+    }
+    const float iscale = -127.0f / mx;
+    const __m512 vs = _mm512_set1_ps(iscale);
+    for (int g = 0; g < 16; ++g) {
+      __m512i r = _mm512_maskz_cvtps_epi32(0xffff, _mm512_mul_ps(vs, _mm512_loadu_ps(xb + 16 * g)));
+      r = _mm512_maskz_min_epi32(0xffff, r, _mm512_set1_epi32(127));
+      const __m128i bytes = _mm512_maskz_cvtepi32_epi8(0xffff, r);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qb + 16 * g), bytes);
+      int32_t t = 0;
+      for (int j = 0; j < 16; ++j) t += qb[16 * g + j];
+      bsums[16 * b + g] = static_cast<int16_t>(t);
+    }
+    d[b] = 1.0f / iscale;
+  }
+}
+#endif
+}  // namespace
+
 void quantize_row_q8k(const float* x, int64_t n, int8_t* q, float* d, int16_t* bsums) {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  if (active_isa() >= Isa::Avx512) return quantize_q8k_avx512(x, n, q, d, bsums);
+#endif
   for (int64_t b = 0; b < n / kActBlockK; ++b) {
     const float* xb = x + kActBlockK * b;
     int8_t* qb = q + kActBlockK * b;

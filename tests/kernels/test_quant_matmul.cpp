@@ -185,6 +185,42 @@ TEST(QuantizeActs, KnownBlockK) {
   EXPECT_NE(acts.row(0).qk, nullptr);
 }
 
+// Every instruction set's activation quantisation gives the scalar bytes, scales and sums: random
+// rows, ties of |x| with either sign first, exact halves, zero blocks, NaN and infinity.
+TEST(QuantizeActs, BlockKSameOnEveryIsa) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  const int64_t n = 1024;
+  std::vector<std::vector<float>> cases;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = nd(rng);
+    cases.push_back(x);
+  }
+  std::vector<float> x(n, 0.0f);
+  x[3] = -2.0f; x[9] = 2.0f; x[300] = 2.0f; x[301] = -2.0f;  // ties; block 2 stays zero
+  for (int j = 768; j < 1024; ++j) x[j] = 0.5f * static_cast<float>(j - 900);  // halves
+  cases.push_back(x);
+  x[770] = NAN; x[40] = INFINITY;
+  cases.push_back(x);
+  const Isa before = active_isa();
+  for (size_t c = 0; c < cases.size(); ++c) {
+    std::vector<int8_t> q0(n), q1(n);
+    std::vector<float> d0(n / 256), d1(n / 256);
+    std::vector<int16_t> b0(n / 16), b1(n / 16);
+    set_isa(Isa::Scalar);
+    quantize_row_q8k(cases[c].data(), n, q0.data(), d0.data(), b0.data());
+    for (Isa isa : isas()) {
+      set_isa(isa);
+      quantize_row_q8k(cases[c].data(), n, q1.data(), d1.data(), b1.data());
+      EXPECT_EQ(q0, q1) << "case " << c << " " << isa_name(isa);
+      EXPECT_EQ(b0, b1) << "case " << c << " " << isa_name(isa);
+      EXPECT_EQ(std::memcmp(d0.data(), d1.data(), d0.size() * 4), 0) << "case " << c << " " << isa_name(isa);
+    }
+  }
+  set_isa(before);
+}
+
 TEST(QuantMatmul, IsaDetectionIsConsistent) {
   EXPECT_TRUE(isa_supported(Isa::Scalar));
   EXPECT_TRUE(isa_supported(detected_isa()));
