@@ -7,7 +7,8 @@
 #     each, JOBS at a time: a smoke run of the seed corpus and some mutations (the long campaign:
 #     README, "The two commands");
 #  3. the full Release build and suite, including the real default model, less the torch-free
-#     unit tests, which 1 has run under the sanitizers (RS_TORCH_FREE_TESTS=OFF).
+#     unit tests, which 1 has run under the sanitizers (RS_TORCH_FREE_TESTS=OFF); in a new tree the
+#     benchmarks are only compiled for errors, not linked (RS_BENCH_CHECK_ONLY).
 # GoogleTest cases run one process per test binary (tests/run_gtest.sh); a binary whose cases
 # only partly skipped passes, and its "partly skipped" line is repeated at the end.
 # Build directories live under build/ and are reused, so a second run only rebuilds changes.
@@ -63,7 +64,13 @@ REASONSCOPE_PYTHON=$(./scripts/pyenv.sh); export REASONSCOPE_PYTHON
 # RS_BUILD_PYTHON=ON: the Python module and its tests are part of the suite, never quietly left out.
 # RS_TORCH_FREE_TESTS=OFF: the torch-free unit tests ran above, under ASan + UBSan; this tree
 # does not build and run them a second time (CI time, issue 21).
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON -DRS_TORCH_FREE_TESTS=OFF >/dev/null
+# A new tree (CI's fresh clone) only checks that the benchmarks compile (RS_BENCH_CHECK_ONLY:
+# -fsyntax-only, no binaries; CI time, issue 21); a tree that exists keeps its setting, so a
+# developer's benchmark binaries are never left stale.
+bench_opt=()
+[[ -f build/release/CMakeCache.txt ]] || bench_opt=(-DRS_BENCH_CHECK_ONLY=ON)
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON -DRS_TORCH_FREE_TESTS=OFF \
+  "${bench_opt[@]}" >/dev/null
 cmake --build build/release -j"$JOBS"
 ctest --test-dir build/release -j"$JOBS"
 grep -h '^partly skipped: ' build/sanitize/Testing/Temporary/LastTest.log \
