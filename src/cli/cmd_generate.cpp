@@ -67,6 +67,7 @@ void run_generate(const GenerateCliOptions& o) {
                         {"sampling", so.describe()},
                         {"prefill_seconds", st.prefill_seconds},
                         {"decode_seconds", st.decode_seconds},
+                        {"decode_forward_seconds", st.forward_seconds},
                         {"decode_steps", st.steps}};
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
@@ -76,7 +77,9 @@ void run_generate(const GenerateCliOptions& o) {
   // The first token comes from the prompt's forward, so the decode rate is the single-token
   // forwards (steps) over their time; counting every token overstated it by 1/(n-1).
   const std::string rate = st.steps > 0 && st.decode_seconds > 0
-                               ? str("decode ", st.steps / st.decode_seconds, " tok/s")
+                               ? str("decode ", st.steps / st.decode_seconds, " tok/s (",
+                                     1e3 * (st.decode_seconds - st.forward_seconds) / st.steps,
+                                     " ms a step outside the forward)")
                                : std::string("no decode step");
   log_info(str(g.tokens.size(), " tokens (", g.stop_reason, "); prompt ", ids.size(), " tokens in ",
                st.prefill_seconds, " s; ", rate, "; ", so.describe()));

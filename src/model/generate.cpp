@@ -245,6 +245,7 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
     // the cache and any per-row intervention tensors keep their shapes.
     std::vector<int64_t> feed(B);
     for (int64_t r = 0; r < B; ++r) feed[r] = rows[r].done() ? pad_id : nx[r];
+    const auto t_step = Clock::now();
     if (opts.use_cache) {
       at::Tensor step_tokens = at::tensor(feed, at::kLong).view({B, 1}).to(m.device());
       logits = forward(m, step_tokens, at::Tensor(), fo).select(1, 0);
@@ -252,6 +253,7 @@ std::vector<Generation> generate(const Model& m, const tok::Tokenizer* tokenizer
       // Finished rows are recomputed unchanged (left padding absorbs the length difference).
       logits = recompute_last(m, seqs, pad_id, opts.hooks);
     }
+    st.forward_seconds += seconds_since(t_step);
     ++st.steps;
   }
   st.decode_seconds = seconds_since(t_decode);

@@ -94,6 +94,10 @@ struct GenerateStats {
   int64_t steps = 0;               // decode forward calls
   double prefill_seconds = 0.0;
   double decode_seconds = 0.0;
+  // The part of decode_seconds inside the single-token forwards; the rest is the loop's own
+  // per-step work (sampling, stop checks, detokenising, streaming, callbacks). Issue 23: the
+  // command against the bench's bare loop.
+  double forward_seconds = 0.0;
 };
 
 // One sequence's end conditions and text in a decode loop, shared by rs::generate and the
