@@ -17,7 +17,8 @@
 // --llama-bench PATH: llama.cpp's baseline from its own llama-bench (`-p 512 -n <decode-steps>
 // -r <repeats> --repack 0 -o jsonl`, with its own warm-up run) instead of llama-cpp-python
 // (which dies with SIGILL on CPUs whose AMX it cannot use; --repack 0 keeps llama-bench off
-// those repacked AMX kernels too). llama-bench's pp512 is a 512-token prompt (prefill 1x512),
+// those repacked AMX kernels too; ours use AMX tiles for Q4_K / Q6_K prefill where Linux grants
+// them, RS_KERNEL_ISA=avx512 measures ours without). llama-bench's pp512 is a 512-token prompt (prefill 1x512),
 // its tg is decoding from an empty context (ours: after a 16-token prompt); it has no 8x256
 // figure, so that one is measured only beside the Python baseline. Issue 23's command:
 //   bench_vs_llamacpp --model M.gguf --weights native --threads 2 --generate-runs 3

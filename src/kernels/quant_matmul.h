@@ -32,7 +32,9 @@
 // Batches: matmul_rows works in tiles of up to 4 weight rows x 4 activation rows, so a weight
 // block is unpacked once for several activation rows (prefill, batched decode); on AVX-512,
 // 16 or more activation rows take batched kernels instead (16 activation rows in the lanes of a
-// vector, dot_avx512.cpp), about twice the tiles' rate. Every output's
+// vector, dot_avx512.cpp), about twice the tiles' rate; with AMX, Q4_K and Q6_K take tile
+// multiplies over panels of 16 weight rows x 16 activation rows instead (dot_amx.cpp, ~2.7x the
+// AVX-512 batched rate). Every output's
 // f32 operations are the same whatever the tile, so a row's result does not depend on B or on
 // the split of rows over threads (bit for bit).
 //
