@@ -51,7 +51,7 @@ namespace {
 
 // Lowest id among the largest logits; a NaN anywhere is an error. A running argmax is a serial
 // chain of compares and branches: ~0.3 ms a step over Qwen2.5's 151,936 logits (busy host),
-// longer than the decode pool's 50 us spin, so its worker slept before every step (issue 23).
+// longer than the decode pool's 50 us spin, after which its worker sleeps (issue 23).
 // Here four vectors of running maxima per 1024-logit chunk (GCC/Clang vector extensions, SSE2
 // or NEON width) find the largest value and its chunk in one pass; that chunk then gives the
 // first id holding it. The same ids as the running argmax (tests: GreedyIsArgmax...).
@@ -101,7 +101,7 @@ int64_t argmax_row(const T* x, int64_t V) {
         if (std::isnan(x[i])) fail("sampling: logit of token ", i, " is NaN");
   for (int64_t i = best_chunk; i < V; ++i)
     if (x[i] == best) return i;
-  return 0;  // every logit -inf (best stayed -inf and x[0] == -inf returned above; unreachable)
+  return 0;  // not reached: x[best_chunk..] holds best (all -inf: best_chunk 0, x[0] == best)
 }
 
 }  // namespace
