@@ -1,6 +1,6 @@
 // reasonscope <command> [options]: the program users run. It links no libtorch, whose static
 // initialisation costs ~0.5 CPU-s in every process (even `--help`), so the torch-free commands
-// (data make/check, models, tokenize, merge, report, audit, whose steps are child processes)
+// (data make/check, models, tokenize, report, audit, whose steps are child processes)
 // start at once. Every other command line is handed, unchanged, to reasonscope-engine (installed
 // beside it, engine_main.cpp), which runs every command: execv keeps this process, so its pid,
 // signals, stdio and exit status are the engine's own.
