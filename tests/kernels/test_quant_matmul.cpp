@@ -343,7 +343,9 @@ TEST(QuantMatmul, BatchedKernelsEqualScalarBitForBit) {
   std::mt19937 rng(23);
   for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
     // n = 4096 with B = 200: the K range in cache is 4 blocks of 16, so accumulators persist
-    for (auto [n, B] : {std::pair<int64_t, int64_t>{256, 16}, {512, 17}, {1536, 33}, {4096, 200}}) {
+    for (auto shape : {std::pair<int64_t, int64_t>{256, 16}, {512, 17}, {1536, 33}, {4096, 200}}) {
+      // Plain variables, not structured bindings: C++17 lambdas cannot capture those (clang).
+      const int64_t n = shape.first, B = shape.second;
       const int64_t rows = 45;
       auto w = random_weights(t, rows, n, rng);
       std::vector<float> x;
