@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "core/paths.h"
@@ -74,6 +75,23 @@ std::vector<float> random_acts(int64_t n, std::mt19937& rng) {
   for (int64_t j = 0; j < n; ++j) x[j] = g(rng) * std::pow(4.0f, static_cast<float>((j / 32) % 4) - 1);
   for (int64_t j = 32; j < 64 && j < n; ++j) x[j] = 0.0f;
   return x;
+}
+
+// B random activation rows of n elements, quantised, and a view of each (the views point into acts).
+struct ActBatch {
+  ActRows acts;
+  std::vector<ActRow> rows;
+};
+std::unique_ptr<ActBatch> random_act_batch(int64_t n, int64_t B, std::mt19937& rng) {
+  std::vector<float> x;
+  for (int64_t b = 0; b < B; ++b) {
+    auto xb = random_acts(n, rng);
+    x.insert(x.end(), xb.begin(), xb.end());
+  }
+  auto batch = std::make_unique<ActBatch>();
+  batch->acts.quantize(x.data(), B, n, n);
+  for (int64_t b = 0; b < B; ++b) batch->rows.push_back(batch->acts.row(b));
+  return batch;
 }
 
 std::vector<float> dequant_row(GgmlType t, const uint8_t* w, int64_t n) {
@@ -307,15 +325,8 @@ TEST(QuantMatmul, BatchesAndRowRangesMatchSingleDotsExactly) {
                         {1536, 37}, {8192, 70}}) {
       const int64_t rows = 13;
       auto w = random_weights(t, rows, n, rng);
-      std::vector<float> x;
-      for (int64_t b = 0; b < B; ++b) {
-        auto xb = random_acts(n, rng);
-        x.insert(x.end(), xb.begin(), xb.end());
-      }
-      ActRows acts;
-      acts.quantize(x.data(), B, n, n);
-      std::vector<ActRow> rows_v;
-      for (int64_t b = 0; b < B; ++b) rows_v.push_back(acts.row(b));
+      const auto batch = random_act_batch(n, B, rng);
+      const std::vector<ActRow>& rows_v = batch->rows;
       for (Isa isa : isas()) {
         for (auto [r0, r1] : {std::pair<int64_t, int64_t>{2, 11}, {0, 13}, {5, 6}}) {
           std::vector<float> y(B * rows, -1.0f);
@@ -348,15 +359,8 @@ TEST(QuantMatmul, BatchedKernelsEqualScalarBitForBit) {
       const int64_t n = shape.first, B = shape.second;
       const int64_t rows = 45;
       auto w = random_weights(t, rows, n, rng);
-      std::vector<float> x;
-      for (int64_t b = 0; b < B; ++b) {
-        auto xb = random_acts(n, rng);
-        x.insert(x.end(), xb.begin(), xb.end());
-      }
-      ActRows acts;
-      acts.quantize(x.data(), B, n, n);
-      std::vector<ActRow> rv;
-      for (int64_t b = 0; b < B; ++b) rv.push_back(acts.row(b));
+      const auto batch = random_act_batch(n, B, rng);
+      const std::vector<ActRow>& rv = batch->rows;
       std::vector<float> ref(B * rows);
       matmul_rows(t, w.data(), n, 0, rows, rv.data(), B, ref.data(), rows, Isa::Scalar);
       for (Isa isa : isas()) {
