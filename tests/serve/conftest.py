@@ -141,7 +141,10 @@ def server(cal_path):
 @pytest.fixture(scope="session")
 def client(server):
     import openai
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=API_KEY, max_retries=0, timeout=120)
+    # Closed before the server stops: its pooled keep-alive connection would hold the server's
+    # stop for the keep-alive timeout (5 s of idle teardown; CI time, issue 21).
+    with openai.OpenAI(base_url=server.url + "/v1", api_key=API_KEY, max_retries=0, timeout=120) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,8 @@ def ext(files):
 
 @pytest.fixture(scope="module")
 def ext_client(ext):
-    return openai.OpenAI(base_url=ext.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+    with openai.OpenAI(base_url=ext.url + "/v1", api_key="unused", max_retries=0, timeout=120) as c:  # conftest.client
+        yield c
 
 
 def generate_native(*args):
