@@ -359,13 +359,187 @@ RS_SIMD_TARGET void gemm32(const uint8_t* w, uint64_t rb, int64_t n, int64_t r0,
   }
 }
 
+// ---------------------------------------------------------------- decode K-quant products
+// One activation row (decoding) against up to 4 weight rows, on 512-bit vectors: 128 elements
+// per vpdpbusd pair, so a 256-block takes about half the instructions of the 256-bit tiles, and
+// 4 rows share each horizontal reduction. In L2, one thread: Q4_K 17 -> 24-26 GB/s of weights,
+// Q6_K 25-26 -> 34-35 (busy host; the decode step streams ~9 GB/s per thread). Per output the integer
+// sums are the tiles' (exact; packs_epi32 cannot saturate: a sum of 4 products is at most
+// 4 * 15 * 127 for Q4_K and 4 * 63 * 127 for Q6_K) and the f32 steps are theirs, in the same
+// order: acc = fma(d dx, isum, acc), then for Q4_K acc = fma(-(dmin dx), msum, acc).
+
+// [total of a, of b, of c, of d] (int32 lanes). Masked forms where GCC 12's plain intrinsics
+// trip -Wmaybe-uninitialized (as to_f32 above).
+RS_INLINE __m128i hsum4x16(__m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i ab = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(0xffff, a, b), _mm512_maskz_unpackhi_epi32(0xffff, a, b));
+  const __m512i cd = _mm512_add_epi32(_mm512_maskz_unpacklo_epi32(0xffff, c, d), _mm512_maskz_unpackhi_epi32(0xffff, c, d));
+  const __m512i abcd = _mm512_add_epi32(_mm512_maskz_unpacklo_epi64(0xff, ab, cd), _mm512_maskz_unpackhi_epi64(0xff, ab, cd));
+  const __m256i s = _mm256_add_epi32(_mm512_maskz_extracti64x4_epi64(0xf, abcd, 0), _mm512_maskz_extracti64x4_epi64(0xf, abcd, 1));
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+RS_INLINE __m128i hsum4x4(__m128i a, __m128i b, __m128i c, __m128i d) {
+  const __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+  const __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+  return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+}
+
+// 32 word indices: word w takes index f(w / 8, w % 8)
+template <class F>
+RS_INLINE __m512i word_pick(F f) {
+  alignas(64) int16_t idx[32];
+  for (int w = 0; w < 32; ++w) idx[w] = static_cast<int16_t>(f(w / 8, w % 8));
+  return _mm512_load_si512(idx);
+}
+
+RS_INLINE __m512i load64(const void* p) { return _mm512_loadu_si512(p); }
+
+// A tile's 4 rows are contiguous (4 rb bytes) and the next tile follows them. Step (b, r) of a
+// tile asks for the bytes at NR BS b + BS r + kDecPrefetch from the tile's start: over the tile
+// those steps sweep its bytes in order, kDecPrefetch ahead, into L2, so the next tile arrives
+// while this one computes. The tiles' own prefetch (512 bytes ahead in the same row) stays inside
+// the tile and leaves the next one to the hardware prefetcher. Busy host, the 1.5B step's
+// matrices (978 MB) in interleaved rounds, against the 256-bit tiles: 1 thread 1.4-1.7x, 2
+// threads 1.3-1.4x; distances of 4-16 KiB measured alike, L1 (T0) no better.
+constexpr int kDecPrefetch = 8192;
+template <int BS, int NR>
+RS_INLINE void dec_prefetch(const uint8_t* w, int64_t b, int r) {
+  const char* p = reinterpret_cast<const char*>(w) + (NR * BS) * b + BS * r + kDecPrefetch;
+  for (int o = 0; o < BS; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
+}
+
+template <int NR>
+RS_SIMD_TARGET void dec_q4_k(const uint8_t* w, uint64_t rb, const ActRow& x, float* y) {
+  const int64_t nb = x.n / 256;
+  const __m512i m4 = _mm512_set1_epi8(0x0f), z = _mm512_setzero_si512();
+  // A 64-byte run j of qs holds sub-blocks 4j, 4j + 2 in its low nibbles and 4j + 1, 4j + 3
+  // in its high ones; packed to words, 128-bit lane k holds 4 sums of sub-block 4j + 2 (k / 2)
+  // then 4 of the next: their scales.
+  const __m512i pick[2] = {word_pick([](int k, int i) { return 2 * (k / 2) + (i >= 4); }),
+                           word_pick([](int k, int i) { return 4 + 2 * (k / 2) + (i >= 4); })};
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* xq = x.qk + 256 * b;
+    __m512i xl[2], xh[2];  // the activations in the order of the low and the high nibbles
+    for (int j = 0; j < 2; ++j) {
+      const __m512i x0 = load64(xq + 128 * j), x1 = load64(xq + 128 * j + 64);
+      xl[j] = _mm512_maskz_shuffle_i64x2(0xff, x0, x1, 0x44);
+      xh[j] = _mm512_maskz_shuffle_i64x2(0xff, x0, x1, 0xee);
+    }
+    // bsum_2j + bsum_2j+1 as 8 words (at most 2 * 16 * 127)
+    const __m256i bp32 = _mm256_madd_epi16(load32(x.bsums + 16 * b), _mm256_set1_epi16(1));
+    const __m128i bp = _mm_packs_epi32(_mm256_castsi256_si128(bp32), _mm256_extracti128_si256(bp32, 1));
+    __m512i is[4] = {z, z, z, z};
+    __m128i ms[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+    uint32_t dd[4] = {0, 0, 0, 0};  // f16 d | f16 dmin << 16
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = w + r * rb + 144 * b;
+      dec_prefetch<144, NR>(w, b, r);
+      dd[r] = load_u32(blk);
+      const uint32_t a = load_u32(blk + 4), m = load_u32(blk + 8), c = load_u32(blk + 12);
+      const uint64_t sc = (a & 0x3f3f3f3fu) | uint64_t{(c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u)} << 32;
+      const uint64_t mn = (m & 0x3f3f3f3fu) | uint64_t{((c >> 4) & 0x0f0f0f0fu) | ((m >> 2) & 0x30303030u)} << 32;
+      const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc))));
+      ms[r] = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(mn))), bp);
+      for (int j = 0; j < 2; ++j) {
+        const __m512i q = load64(blk + 16 + 64 * j);
+        const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        const __m512i p = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, lo, xl[j]), _mm512_dpbusd_epi32(z, hi, xh[j]));
+        is[r] = _mm512_dpwssd_epi32(is[r], p, _mm512_permutexvar_epi16(pick[j], sc16));
+      }
+    }
+    const __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32(static_cast<int>(dd[0]), static_cast<int>(dd[1]),
+                                                     static_cast<int>(dd[2]), static_cast<int>(dd[3])));
+    const __m128 lo = _mm256_castps256_ps128(dm), hi = _mm256_extractf128_ps(dm, 1);
+    const __m128 d = _mm_set1_ps(x.dk[b]);
+    acc = _mm_fmadd_ps(_mm_mul_ps(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)), d),
+                       _mm_cvtepi32_ps(hsum4x16(is[0], is[1], is[2], is[3])), acc);
+    acc = _mm_fnmadd_ps(_mm_mul_ps(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)), d),
+                        _mm_cvtepi32_ps(hsum4x4(ms[0], ms[1], ms[2], ms[3])), acc);
+  }
+  float t[4];
+  _mm_storeu_ps(t, acc);
+  for (int r = 0; r < NR; ++r) y[r] = t[r];
+}
+
+template <int NR>
+RS_SIMD_TARGET void dec_q6_k(const uint8_t* w, uint64_t rb, const ActRow& x, float* y) {
+  const int64_t nb = x.n / 256;
+  const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), z = _mm512_setzero_si512();
+  // Half h of a block: 64 bytes of ql and 32 of qh (in both 256-bit halves). The first vector
+  // holds runs 0 and 1 (low nibbles, qh bits 0-1 and 2-3), the second runs 2 and 3 (high
+  // nibbles, bits 4-5 and 6-7): the elements 128 h.. in order. Word lane k of the packed sums:
+  // 4 of group k of the half, then 4 of group 4 + k.
+  const __m512i shl = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), shr = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+  const __m512i pick = word_pick([](int k, int i) { return i < 4 ? k : 4 + k; });
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* xq = x.qk + 256 * b;
+    const __m512i xa[2] = {load64(xq), load64(xq + 128)}, xb[2] = {load64(xq + 64), load64(xq + 192)};
+    const __m256i bs = load32(x.bsums + 16 * b);
+    __m512i is[4] = {z, z, z, z};
+    uint16_t dd[4] = {0, 0, 0, 0};
+    for (int r = 0; r < NR; ++r) {
+      const uint8_t* blk = w + r * rb + 210 * b;
+      dec_prefetch<210, NR>(w, b, r);
+      dd[r] = load_u16(blk + 208);
+      // -32 sum_g sc_g bsum_g (the 6-bit values' zero point), as the tiles fold it in
+      const __m256i corr = _mm256_sub_epi16(_mm256_setzero_si256(),
+          _mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))), 5));
+      __m512i s = _mm512_maskz_inserti64x4(0xff, z, _mm256_madd_epi16(corr, bs), 0);
+      for (int h = 0; h < 2; ++h) {
+        const __m512i ql = load64(blk + 64 * h);
+        const __m512i qh = _mm512_maskz_broadcast_i64x4(0xff, load32(blk + 128 + 32 * h));
+        // (nibble) | (2 bits of qh moved to bits 4-5): vpternlog a | (b & c) = 0xf8
+        const __m512i qa = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, m4), _mm512_maskz_sllv_epi64(0xff, qh, shl), m30, 0xf8);
+        const __m512i qb = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                     _mm512_maskz_srlv_epi64(0xff, qh, shr), m30, 0xf8);
+        const __m512i p = _mm512_packs_epi32(_mm512_dpbusd_epi32(z, qa, xa[h]), _mm512_dpbusd_epi32(z, qb, xb[h]));
+        const __m128i sc = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 192 + 8 * h)));
+        s = _mm512_dpwssd_epi32(s, p, _mm512_permutexvar_epi16(pick, _mm512_castsi128_si512(sc)));
+      }
+      is[r] = s;
+    }
+    uint64_t d4;
+    std::memcpy(&d4, dd, 8);
+    const __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<int64_t>(d4)));
+    acc = _mm_fmadd_ps(_mm_mul_ps(dw, _mm_set1_ps(x.dk[b])), _mm_cvtepi32_ps(hsum4x16(is[0], is[1], is[2], is[3])), acc);
+  }
+  float t[4];
+  _mm_storeu_ps(t, acc);
+  for (int r = 0; r < NR; ++r) y[r] = t[r];
+}
+
+// The K-quant table entries: one activation row takes the decode kernels, more the tiles.
+template <template <int> class Dec, template <int, int> class Tile>
+RS_SIMD_TARGET void tile_k(const uint8_t* w, uint64_t rb, int nr, const ActRow* x, int nc, float* y, int64_t ldy) {
+  if (nc != 1) return dispatch<Tile, 2>(w, rb, nr, x, nc, y, ldy);
+  switch (nr) {
+    case 1: Dec<1>::run(w, rb, x[0], y); break;
+    case 2: Dec<2>::run(w, rb, x[0], y); break;
+    case 3: Dec<3>::run(w, rb, x[0], y); break;
+    default: Dec<4>::run(w, rb, x[0], y); break;
+  }
+}
+template <int R> struct DecQ4K { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow& x, float* y) { dec_q4_k<R>(w, rb, x, y); } };
+template <int R> struct DecQ6K { static RS_INLINE void run(const uint8_t* w, uint64_t rb, const ActRow& x, float* y) { dec_q6_k<R>(w, rb, x, y); } };
+
+const DotTable& decode_table() {
+  static const DotTable t = [] {
+    DotTable d = table();
+    d.q4_k = tile_k<DecQ4K, Q4_KT>;
+    d.q6_k = tile_k<DecQ6K, Q6_KT>;
+    return d;
+  }();
+  return t;
+}
+
 #undef RS_INLINE
 
 }  // namespace
 }  // namespace rs::kernels::detail::avx512
 
 namespace rs::kernels::detail {
-const DotTable* avx512_table() { return &avx512::table(); }
+const DotTable* avx512_table() { return &avx512::decode_table(); }
 GemmFn avx512_gemm(GgmlType t) {
   if (t == GgmlType::Q4_K) return avx512::gemm_k<true>;
   if (t == GgmlType::Q6_K) return avx512::gemm_k<false>;

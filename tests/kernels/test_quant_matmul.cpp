@@ -386,6 +386,32 @@ TEST(QuantMatmul, BatchedKernelsEqualScalarBitForBit) {
   }
 }
 
+// Decoding (one activation row): AVX-512 runs Q4_K / Q6_K through 512-bit kernels of up to 4
+// weight rows (dot_avx512.cpp) that prefetch ahead of the rows they read. On the model's row
+// lengths, with a partial last group of rows and ranges that start inside a group, every output
+// equals the scalar kernel's bit for bit.
+TEST(QuantMatmul, DecodeKernelsEqualScalarBitForBit) {
+  std::mt19937 rng(31);
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+    for (int64_t n : {256, 1536, 8960}) {
+      const int64_t rows = 23;
+      auto w = random_weights(t, rows, n, rng);
+      const auto batch = random_act_batch(n, 1, rng);
+      const ActRow* x = batch->rows.data();
+      std::vector<float> ref(rows);
+      matmul_rows(t, w.data(), n, 0, rows, x, 1, ref.data(), rows, Isa::Scalar);
+      for (Isa isa : isas())
+        for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 23}, {1, 22}, {3, 10}, {7, 8}, {20, 23}}) {
+          std::vector<float> y(rows, -1.0f);
+          matmul_rows(t, w.data(), n, r0, r1, x, 1, y.data(), rows, isa);
+          for (int64_t r = 0; r < rows; ++r)
+            ASSERT_EQ(y[r], r < r0 || r >= r1 ? -1.0f : ref[r]) << type_isa(t, isa) << " n " << n << " rows [" << r0
+                                                                << ", " << r1 << ") r " << r;
+        }
+    }
+  }
+}
+
 TEST(QuantMatmul, GenericPathUsesExactActivations) {
   std::mt19937 rng(3);
   for (GgmlType t : {GgmlType::F16, GgmlType::Q5_1}) {
