@@ -32,7 +32,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
                  "generate, dequant for analyses)")
       ->check(CLI::IsMember({"auto", "dequant", "native"}))
       ->capture_default_str();
-  sub.add_option("--threads", o.threads, "CPU threads (default: all cores)");
+  sub.add_option("--threads", o.threads, "CPU threads (default: OMP_NUM_THREADS if set, else all cores)");
   sub.add_option("--seed", o.seed, "Random seed")->capture_default_str();
   sub.add_option("--edit", o.edit,
                  "Apply a weight edit (safetensors of weight deltas, e.g. from `edit creme`) after loading");

@@ -400,7 +400,7 @@ rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in 
   sub.add_option("--seed", o->seed, "Seed of the generated data, folds and bootstrap")->capture_default_str();
   sub.add_option("--device", o->device, "cpu or cuda[:N]")->capture_default_str();
   sub.add_option("--dtype", o->dtype, "f32, bf16 or f16")->check(CLI::IsMember({"f32", "bf16", "f16"}))->capture_default_str();
-  sub.add_option("--threads", o->threads, "CPU threads per analysis (default: all cores)");
+  sub.add_option("--threads", o->threads, "CPU threads per analysis (default: OMP_NUM_THREADS if set, else all cores)");
   sub.add_option("--only", o->only, "Comma list of sections to run (spectral, qk, steer, twohop, cluster; default all)");
   sub.add_option("--max-charts", o->max_charts, "Charts per section report on the audit page")->capture_default_str();
   sub.add_option("--out,-o", o->out, "Output directory")->required();

@@ -103,7 +103,7 @@ void add_train(CLI::App& parent) {
   sub->add_option("--position", o->position, "Hidden state clustered: input (the input token), separator (the \" |\" token) or mean (over the instruction)")
       ->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of the data, the initial weights and the batches")->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+  sub->add_option("--threads", o->threads, "CPU threads (default: OMP_NUM_THREADS if set, else all cores)");
   sub->add_flag("--resume", o->resume, "Continue from --out/checkpoint when there is one");
   sub->add_option("--out", o->out, "Output directory (the model directory too)")->required();
   sub->callback([o] { run_train(*o); });

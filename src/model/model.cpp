@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 
 #include "core/error.h"
@@ -14,7 +15,16 @@
 namespace rs {
 
 void set_threads(int n) {
-  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The default follows OpenMP's own convention, so that a caller running several processes side
+  // by side (ctest -j: tests/CMakeLists.txt) can give each one thread: two threads per process on
+  // two busy cores spent about half their CPU time waiting at barriers (CI time, issue 21).
+  if (n <= 0) {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    char* end = nullptr;
+    const long v = env ? std::strtol(env, &end, 10) : 0;
+    const bool valid = env && end != env && *end == '\0' && v > 0 && v <= 4096;
+    n = valid ? static_cast<int>(v) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   at::set_num_threads(n);
 }
 

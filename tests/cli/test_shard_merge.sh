@@ -29,7 +29,7 @@ q() { "$BIN" "$@" >/dev/null 2>&1; }
 
 # ---- inputs (small: a run takes seconds)
 write_texts "$TMP/texts.jsonl"
-q data make prontoqa --n 6 --seed 5 --hops 1-3 --out "$TMP/pq.jsonl"
+q data make prontoqa --n 4 --seed 5 --hops 1-3 --out "$TMP/pq.jsonl"  # 8 chains: 2 per label and fold
 q data make cot-pairs --from "$TMP/pq.jsonl" --seed 5 --out "$TMP/cot.jsonl"
 q data make prontoqa --n 6 --seed 11 --hops 1,3 --out "$TMP/qk.jsonl"
 q data make babi15 --n 7 --seed 3 --out "$TMP/b.jsonl"
