@@ -24,14 +24,14 @@ def normalise(x):
 
 
 # The smallest inputs that still exercise each function against its command (CI time, issue 21):
-# 4 problems give 8 chains of thought, 2 of each label per fold; 8 questions give 4 calibration
-# and 4 test rows.
+# 4 problems give 8 chains of thought, 2 of each label per fold; 6 questions give 4 calibration
+# and 2 test rows (as in test_shard_merge.sh and test_interrupt.sh).
 @pytest.fixture(scope="module")
 def data(cli, tmp_path_factory):
     d = tmp_path_factory.mktemp("data")
     cli("data", "make", "prontoqa", "--n", "4", "--seed", "5", "--hops", "1-3", "--out", d / "pq.jsonl")
     cli("data", "make", "cot-pairs", "--from", d / "pq.jsonl", "--seed", "5", "--out", d / "cot.jsonl")
-    cli("data", "make", "prontoqa", "--n", "8", "--seed", "11", "--hops", "1,3", "--out", d / "qk.jsonl")
+    cli("data", "make", "prontoqa", "--n", "6", "--seed", "11", "--hops", "1,3", "--out", d / "qk.jsonl")
     cli("data", "make", "babi15", "--n", "12", "--seed", "3", "--out", d / "b.jsonl")
     cli("data", "make", "pairs", "--from", d / "b.jsonl", "--seed", "3", "--out", d / "pairs.jsonl")
     cli("data", "make", "twohop", "--n", "18", "--seed", "3", "--out", d / "twohop.jsonl")

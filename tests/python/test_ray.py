@@ -49,10 +49,10 @@ def cluster():
     ray.shutdown()
 
 
-@pytest.fixture()
-def texts(tmp_path):
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory):
     words = "the cat sat on a mat while seven dogs ran past quickly under grey skies".split()
-    p = tmp_path / "texts.jsonl"
+    p = tmp_path_factory.mktemp("input") / "texts.jsonl"
     with open(p, "w") as f:
         for i in range(24):
             n = 20 + (i * 7) % 40
@@ -63,9 +63,13 @@ def texts(tmp_path):
 COMMAND = ["score", "--model", MODEL, "--field", "text", "--token-logprobs"]
 
 
-def unsharded(texts, out):
+@pytest.fixture(scope="module")
+def single(cluster, texts, tmp_path_factory):
+    """The unsharded run's outputs, computed once for both tests (CI time, issue 21)."""
+    out = tmp_path_factory.mktemp("single") / "single"
     subprocess.run([BIN] + COMMAND + ["--threads", "1", "--data", str(texts), "--out", str(out)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return out
 
 
 def same_outputs(a, b):
@@ -79,13 +83,12 @@ def same_outputs(a, b):
         assert x == y, f"{name} differs from the unsharded run"
 
 
-def test_two_shards_merge_to_the_unsharded_run_and_a_rerun_skips_them(cluster, texts, tmp_path):
-    unsharded(texts, tmp_path / "single")
+def test_two_shards_merge_to_the_unsharded_run_and_a_rerun_skips_them(cluster, texts, single, tmp_path):
     lines = []
     out = rsray.run(COMMAND, str(texts), 2, resources_per_shard={"num_cpus": 1}, out=str(tmp_path / "merged"),
                     binary=BIN, progress=lines.append)
     assert out == str(tmp_path / "merged")
-    same_outputs(tmp_path / "single", tmp_path / "merged")
+    same_outputs(single, tmp_path / "merged")
     done = [l for l in lines if " done in " in l]
     assert len(done) == 2 and any("shard 0/2" in l for l in done) and any("shard 1/2" in l for l in done), lines
     assert "merged 2 shards" in lines[-1]
@@ -97,11 +100,10 @@ def test_two_shards_merge_to_the_unsharded_run_and_a_rerun_skips_them(cluster, t
     assert sum("already finished" in l for l in lines) == 2, lines
     assert attempts == [open(os.path.join(d, "ray_attempts.log")).read()
                         for d in sorted((tmp_path / "merged.shards").iterdir())]
-    same_outputs(tmp_path / "single", tmp_path / "merged")
+    same_outputs(single, tmp_path / "merged")
 
 
-def test_a_killed_worker_is_retried_and_the_result_is_unchanged(cluster, texts, tmp_path):
-    unsharded(texts, tmp_path / "single")
+def test_a_killed_worker_is_retried_and_the_result_is_unchanged(cluster, texts, single, tmp_path):
     root = tmp_path / "merged.shards"
     victim = root / "shard-00001-of-00002"
     result = {}
@@ -138,4 +140,4 @@ def test_a_killed_worker_is_retried_and_the_result_is_unchanged(cluster, texts, 
     assert killed is not None, "shard 1 finished before it could be killed (input too small for this machine?)"
     assert "error" not in result, result.get("error")
     assert len(open(victim / "ray_attempts.log").read().splitlines()) == 2  # the killed attempt, then the retry
-    same_outputs(tmp_path / "single", tmp_path / "merged")
+    same_outputs(single, tmp_path / "merged")
