@@ -37,7 +37,8 @@ namespace rs {
 class Hooks;  // hooks/hooks.h
 struct NativeWeights;  // model/native.h
 
-// Set libtorch's intra-op threads (at::set_num_threads); n <= 0 -> number of cores.
+// Set libtorch's intra-op threads (at::set_num_threads); n <= 0 -> OMP_NUM_THREADS when it is a
+// number from 1 to 4096, else the number of cores.
 void set_threads(int n);
 
 // One decoder block's weights, Linear weights [out, in] as in HF (model.layers.{l}.*).
