@@ -219,8 +219,12 @@ double weight_bytes_per_token(const rs::Model& m) {
 // page boundaries, so the kernels can read faster than it (1.5B, one thread, busy host).
 double stream_read_gbs(int threads, bool prefetch = false) {
   const size_t n = (size_t{1} << 30) / sizeof(uint64_t);
-  std::vector<uint64_t> buf(n);
-  for (size_t i = 0; i < n; ++i) buf[i] = i;  // touch every page before timing
+  // One buffer for every call (two per round), its pages touched once, not at every call.
+  static const std::vector<uint64_t> buf = [n] {
+    std::vector<uint64_t> b(n);
+    for (size_t i = 0; i < n; ++i) b[i] = i;  // touch every page before timing
+    return b;
+  }();
   rs::kernels::ThreadPool pool(threads);
   std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
   double best = 1e30;
