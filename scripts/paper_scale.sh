@@ -6,16 +6,17 @@
 #
 #   scripts/paper_scale.sh MODEL [STEP...]
 #     MODEL: an installed model's name (`reasonscope models`): smollm2-135m, qwen2.5-coder-0.5b, ...
-#     STEP:  s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5 s5-bf16
+#     STEP:  s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2q-chat s2-chat s2-mcq s3 s4 s5 s5-bf16
 #            (default: s1 s1-cot s2 s2-mcq s3 s4 s5)
 #
 # Environment: RUNS (work folder, default ../runs/paper next to the repository: large outputs stay
-# out of git), THREADS (1), NICE (15), BENCH (../shared/benchmarks), DTYPE (f32; bf16 runs every
-# model command of the steps s2 s2-mcq s3 s4 s5 with --dtype bf16, into RUNS/MODEL/bf16 and
-# results/MODEL/<step>-bf16: the 1.5B column's setting). Only each run's summary.json
-# (and the small detector / heads files) are copied to results/MODEL/<step>/; /usr/bin/time -v of
-# each command goes to RUNS/MODEL/<step>.time and its wall time and peak RSS to
-# results/MODEL/<step>/time.txt.
+# out of git), THREADS (1), NICE (15), BENCH (../shared/benchmarks), S3_TASKS / S4_SETS (a
+# space-separated subset of s3's tasks / s4's data sets, to finish part of a step), DTYPE (f32;
+# bf16 runs every model command of the steps s2 s2-mcq s3 s4 s5 with --dtype bf16, into
+# RUNS/MODEL/bf16 and results/MODEL/<step>-bf16: the 1.5B column's setting). Only each run's
+# summary.json (and the small detector / heads files) are copied to results/MODEL/<step>/;
+# /usr/bin/time -v of each command goes to RUNS/MODEL/<step>.time and its wall time and peak RSS
+# to results/MODEL/<step>/time.txt.
 set -euo pipefail
 
 MODEL=${1:?usage: scripts/paper_scale.sh MODEL [STEP...]}
@@ -160,6 +161,21 @@ s2q_bf16() {
   run s2q-bf16 "$W/s2q_qk_bf16" verify qk --data "$DATA/pq_every4.jsonl" --calib 60 --dtype bf16 --resume --out "$W/s2q_qk_bf16"
   cp "$W/s2q_qk_bf16/heads.json" "$RES/s2q-bf16/heads.json"
 }
+# The quarter again, with the default prompt inside one ChatML user turn (both Qwen models and
+# SmolLM2 are chat-tuned with ChatML): does the model's own answer, or a head, judge validity when
+# the question comes as a chat turn rather than raw text? (At 0.5B and 1.5B the raw prompt makes
+# the model answer by option position.)
+CHATML_TEMPLATE='<|im_start|>user\n{context}\n{question}\n{options}<|im_end|>\n<|im_start|>assistant\nAnswer:'
+s2q_chat() {
+  run s2q-chat "$W/s2q_qk_chat" verify qk --data "$DATA/pq_every4.jsonl" --calib 60 --template "$CHATML_TEMPLATE" \
+    --resume --out "$W/s2q_qk_chat"
+  cp "$W/s2q_qk_chat/heads.json" "$RES/s2q-chat$SFX/heads.json"
+}
+s2_chat() {
+  run s2-chat "$W/s2_qk_chat" verify qk --data "$BENCH/prontoqa/dev.jsonl" --template "$CHATML_TEMPLATE" \
+    --resume --out "$W/s2_qk_chat"
+  cp "$W/s2_qk_chat/heads.json" "$RES/s2-chat$SFX/heads.json"
+}
 s2q_mcq() {
   [ -f "$DATA/pq_every4_mcq.jsonl" ] || awk 'NR % 4 == 1' "$DATA/prontoqa_mcq.jsonl" > "$DATA/pq_every4_mcq.jsonl"
   run s2q-mcq "$W/s2q_qk_mcq" verify qk --format mcq --data "$DATA/pq_every4_mcq.jsonl" --calib 60 --resume --out "$W/s2q_qk_mcq"
@@ -177,7 +193,7 @@ s3() {
   L=$(n_layer)
   mid=$((L / 2))
   layers="$((L / 3)),$mid,$((2 * L / 3))"
-  for t in babi15 ioi prontoqa; do
+  for t in ${S3_TASKS:-babi15 ioi prontoqa}; do
     mkdir -p "$W/s3_$t"
     local vec="$W/s3_$t/vec-{method}.gguf"
     if [ ! -f "$W/s3_$t/vec-pca-c.summary.json" ]; then
@@ -207,7 +223,7 @@ print(norm(sys.argv[1], int(sys.argv[3])) / norm(sys.argv[2], int(sys.argv[3])))
 # fitted on the fit split, evaluated on both splits, on the hops-right-composition-wrong cases.
 s4() {
   local set src
-  for set in mquake twohop; do
+  for set in ${S4_SETS:-mquake twohop}; do
     src=$BENCH/mquake-2hop/dev.jsonl
     [ $set = twohop ] && src=$DATA/twohop.jsonl
     local d=$W/s4_$set
@@ -278,12 +294,14 @@ for s in "${STEPS[@]}"; do
     s2q) s2q ;;
     s2q-bf16) s2q_bf16 ;;
     s2q-mcq) s2q_mcq ;;
+    s2q-chat) s2q_chat ;;
+    s2-chat) s2_chat ;;
     s2) s2 ;;
     s2-mcq) s2_mcq ;;
     s3) s3 ;;
     s4) s4 ;;
     s5) s5 ;;
     s5-bf16) s5_bf16 ;;
-    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2-mcq s3 s4 s5 s5-bf16)" >&2; exit 2 ;;
+    *) echo "paper_scale.sh: unknown step '$s' (s1 s1-cot s1-bf16 s1-cot-bf16 s1-first s1-bf16-first s2 s2q s2q-bf16 s2q-mcq s2q-chat s2-chat s2-mcq s3 s4 s5 s5-bf16)" >&2; exit 2 ;;
   esac
 done
