@@ -26,13 +26,14 @@ struct GenerateCliOptions {
 };
 
 void run_generate(const GenerateCliOptions& o) {
-  if (o.prompt.empty()) fail("--prompt: empty prompt; give some text to continue");
+  if (o.prompt.empty()) fail_as(ExitCode::kUsage, "--prompt: empty prompt; give some text to continue");
   SamplingOptions so;
   so.temperature = o.temperature;
   so.top_p = o.top_p;
   so.top_k = o.top_k;
   so.seed = o.model.seed;
-  so.validate();  // before the model loads: bad options fail fast
+  // Before the model loads, so bad options fail fast; an out-of-range value is a bad command line.
+  classify(ExitCode::kUsage, [&] { so.validate(); });
   LoadedModel lm = load_for_cli(o.model, /*prefer_native=*/true, /*edit_as_hooks=*/true);
   std::vector<int64_t> ids = encode_prompt(*lm.tokenizer, o.prompt, o.chat, o.system);
   check_prompt_fits(lm.model.config, ids.size(), "--prompt");

@@ -27,7 +27,7 @@ struct LensOptions {
 };
 
 void run_lens(const LensOptions& o) {
-  if (o.prompt.empty()) fail("--prompt: empty prompt");
+  if (o.prompt.empty()) fail_as(ExitCode::kUsage, "--prompt: empty prompt");
   if (o.positions != "last" && o.positions != "all")
     fail("--positions: expected last or all, got '", o.positions, "'");
   if (o.top_k < 1) fail("--top-k: expected at least 1, got ", o.top_k);

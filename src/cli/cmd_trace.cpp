@@ -73,7 +73,7 @@ struct Row {
 std::vector<Row> read_rows(const TraceOptions& o, const tok::Tokenizer& t) {
   std::vector<Row> rows;
   if (o.prompt_given) {
-    if (o.prompt.empty()) fail("--prompt: empty prompt; give some text to trace");
+    if (o.prompt.empty()) fail_as(ExitCode::kUsage, "--prompt: empty prompt; give some text to trace");
     rows.push_back({"--prompt", encode_prompt(t, o.prompt, o.chat)});
     return rows;
   }

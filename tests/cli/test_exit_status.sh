@@ -43,6 +43,12 @@ expect "unknown option" 2 "" "$BIN" score --data "$TMP/one.jsonl" --field text -
 expect "missing required option" 2 "" "$BIN" score --data "$TMP/one.jsonl" --out "$TMP/o"
 expect "no subcommand" 2 "" "$BIN"
 expect "value not allowed" 2 "" "$BIN" trace -p hi --hooks x --reduce median --out "$TMP/o.safetensors"
+expect "sampling value out of range (top-k)" 2 "top-k" "$BIN" generate -p hi --top-k -3
+expect "sampling value out of range (top-p)" 2 "top-p" "$BIN" generate -p hi --top-p 0
+expect "sampling value out of range (temperature)" 2 "temperature" "$BIN" generate -p hi -t -1
+expect "empty prompt (generate)" 2 "empty prompt" "$BIN" generate -p ""
+expect "empty prompt (trace)" 2 "empty prompt" "$BIN" trace -p "" --hooks blocks.0.hook_resid_post --out "$TMP/o.safetensors"
+expect "empty prompt (lens)" 2 "empty prompt" "$BIN" lens -p "" --answers x --out "$TMP/o"
 
 # 3: data files (all read before the model loads)
 expect "torn JSONL line" 3 "torn.jsonl:2" "$BIN" score --data "$TMP/torn.jsonl" --field text --out "$TMP/o"
