@@ -72,7 +72,7 @@ bench_opt=()
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON -DRS_TORCH_FREE_TESTS=OFF \
   "${bench_opt[@]}" >/dev/null
 cmake --build build/release -j"$JOBS"
-# The test scripts check outputs with python3, a few hundred calls a run. Where python3 is a pyenv
+# The test scripts check outputs with python3, ~160 calls a run. Where python3 is a pyenv
 # shim, every call first runs pyenv's bash scripts (~0.1 CPU-s and ~0.2 s each; CI time, issue
 # 21), so ctest finds the interpreter that the shim resolves to first on its PATH: the same
 # python3, called directly.
