@@ -223,7 +223,13 @@ void run_qk(const QkOptions& o) {
   if (summary["top1_test_accuracy"].is_number())
     log_info(str("verify qk: ", N, " questions; best head L", saved.top1.layer, ".H", saved.top1.head, " ",
                  summary["top1_test_accuracy"].get<double>(), ", ensemble ", summary["ensemble_test_accuracy"].get<double>(),
-                 ", model first-token ", summary["baseline_first_token_accuracy"].get<double>(), " -> ", o.out));
+                 ", model first-token ", summary["baseline_first_token_accuracy"].get<double>(),
+                 summary.value("first_token_tied_rows", int64_t{0}) > 0
+                     ? str(" (tied on ", summary["first_token_tied_rows"].get<int64_t>(),
+                           " test rows whose options share their first token), option log-likelihood ",
+                           summary["baseline_sequence_accuracy"].get<double>())
+                     : std::string(),
+                 " -> ", o.out));
   else
     log_info(str("verify qk: ", N, " questions scored with saved heads -> ", o.out));
 }

@@ -62,13 +62,21 @@ report::Report build_qk_report(const qk::Evaluation& ev, const nlohmann::json& s
     if (s.contains("baseline_majority_accuracy") && s["baseline_majority_accuracy"].is_number())
       v += "; always answering the calibration majority " + pct(s["baseline_majority_accuracy"].get<double>());
     v += ".";
+    // Where options share their first token, the first-token answer is no answer: the gap is
+    // taken against the option log-likelihood instead.
+    const int64_t tied = s.value("first_token_tied_rows", int64_t{0});
+    if (tied > 0)
+      v += " On " + std::to_string(tied) + " of " + std::to_string(s.value("n_test", 0)) +
+           " test questions the options begin with the same token, so the first-token answer cannot tell them apart"
+           " (counted wrong); the gap below is against the option log-likelihood.";
+    const char* base = tied > 0 ? "sequence" : "first_token";
     report::Tone tone = report::Tone::Neutral;
-    if (s.contains("gaps") && s["gaps"].contains("top1_minus_first_token")) {
-      const auto& g = s["gaps"]["top1_minus_first_token"];
+    if (s.contains("gaps") && s["gaps"].contains(std::string("top1_minus_") + base)) {
+      const auto& g = s["gaps"][std::string("top1_minus_") + base];
       const double lo = num(g, "low"), hi = num(g, "high");
       char b[160];
-      std::snprintf(b, sizeof b, " Gap best head - first-token baseline: %+.1f points (95%% CI %+.1f to %+.1f).",
-                    100 * num(g, "estimate"), 100 * lo, 100 * hi);
+      std::snprintf(b, sizeof b, " Gap best head - %s baseline: %+.1f points (95%% CI %+.1f to %+.1f).",
+                    tied > 0 ? "option log-likelihood" : "first-token", 100 * num(g, "estimate"), 100 * lo, 100 * hi);
       v += b;
       tone = lo > 0 ? report::Tone::Positive : hi < 0 ? report::Tone::Negative : report::Tone::Warning;
     }

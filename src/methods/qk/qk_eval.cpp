@@ -233,6 +233,17 @@ Evaluation evaluate(const JudgeScores& js, const std::vector<Example>& examples,
       double sb = 0;
       for (int64_t r : test_rows) sb += b.choice0[static_cast<size_t>(r)] == b.choice1[static_cast<size_t>(r)];
       sum["order_consistency_baseline_first_token"] = test_rows.empty() ? 0.0 : sb / static_cast<double>(test_rows.size());
+      // Options that all begin with the same token ("Sam is ..." / "Sam is not ...") get one
+      // first-token score: that baseline cannot judge those rows (a tie counts as wrong), and the
+      // option log-likelihood is the model's answer to read there.
+      const auto first = js.first[0].accessor<double, 2>();
+      int64_t tied = 0;
+      for (int64_t r : test_rows) {
+        bool same = true;
+        for (int64_t k = 1; k < first.size(1); ++k) same = same && first[r][k] == first[r][0];
+        tied += same;
+      }
+      sum["first_token_tied_rows"] = tied;
     }
   }
 

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "methods/qk/qk_data.h"
+#include "methods/qk/qk_eval.h"
 #include "methods/qk/qk_judge.h"
 #include "methods/qk/qk_score.h"
 #include "tokenizer/tokenizer.h"
@@ -133,6 +134,39 @@ TEST(QkScore, ZScoredEnsemble) {
   } catch (const rs::Error& err) {
     EXPECT_NE(std::string(err.what()).find("h.json: top1: head (layer"), std::string::npos) << err.what();
   }
+}
+
+TEST(QkEval, FirstTokenTiesAreCountedOnTheTestRows) {
+  // Options that begin with the same token get one first-token score: that baseline cannot judge
+  // the row, and the summary says on how many test rows that happened (mcq options such as
+  // "Sam is ..." / "Sam is not ...").
+  at::manual_seed(2);
+  const int64_t N = 8, L = 1, H = 2, O = 2;
+  JudgeScores js;
+  js.heads = {at::randn({N, L, H, O}), at::randn({N, L, H, O})};
+  js.seq = {at::randn({N, O}, at::kDouble), at::randn({N, O}, at::kDouble)};
+  js.first = {at::randn({N, O}, at::kDouble), at::randn({N, O}, at::kDouble)};
+  for (int64_t r : {1, 5, 6})  // one calibration row and two test rows tie
+    for (auto& f : js.first) f[r][1] = f[r][0].item<double>();
+  std::vector<Example> examples;
+  std::vector<int64_t> answers;
+  for (int64_t i = 0; i < N; ++i) {
+    Example e;
+    e.line = static_cast<uint64_t>(i + 1);
+    e.id = "q" + std::to_string(i);
+    e.options = {"Sam is red.", "Sam is not red."};
+    e.answer = i % 2;
+    answers.push_back(e.answer);
+    examples.push_back(e);
+  }
+  const std::vector<int64_t> calib = {0, 1, 2, 3};
+  const SavedHeads s = select_heads(js, at::tensor(answers, at::kLong), calib, 1, 1);
+  EvalOptions o;
+  o.n_resamples = 50;
+  const Evaluation ev = evaluate(js, examples, s, calib, o);
+  EXPECT_EQ(ev.summary.at("first_token_tied_rows").get<int64_t>(), 2);
+  // a tie is wrong under both orders
+  for (int64_t r : {5, 6}) EXPECT_FALSE(ev.examples[static_cast<size_t>(r)]["baseline_first_token"]["correct"].get<bool>());
 }
 
 // ------------------------------------------------------------------------------ data
