@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <cstdio>
+#include <iostream>
 #include <unistd.h>
 
 #include "cli/command.h"
@@ -65,6 +66,13 @@ CLI::App* child_named(CLI::App& app, const std::string& name) {
 }
 
 }  // namespace
+
+void rs::cli::finish_process(int status) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  ::_exit(status);
+}
 
 bool rs::cli::runs_here(int argc, char** argv) {
   CLI::App app;

@@ -66,6 +66,8 @@ void make_data(const std::string& path, data::MakeOptions m) {
 }
 
 // One command, unless `done` (the file it writes last) is already there.
+// Every step whose command checkpoints runs with --resume: a rerun after an interrupt (audit_steps.h)
+// continues the step's checkpoint, which the command would otherwise refuse to start over.
 void step(const Context& c, const std::string& dir, const std::string& label, const std::vector<std::string>& args,
           const std::string& done, const std::string& stdout_file = "") {
   if (exists(done)) {
@@ -197,7 +199,7 @@ json run_qk(Context& c, const std::string& dir) {
   step(c, dir, "verify-qk",
        cat({"verify", "qk", "--data", dir + "/inputs/prontoqa.jsonl", "--calib", c.quick() ? "20" : "100",
             "--ensemble", std::to_string(std::max(1, std::min(5, heads))), "--bootstrap", "2000", "--seed",
-            std::to_string(c.seed), "--out", dir},
+            std::to_string(c.seed), "--resume", "--out", dir},
            c.model_args()),
        dir + "/summary.json");
   json s = read_json(dir + "/summary.json");
@@ -304,7 +306,7 @@ json run_steer(Context& c, const std::string& dir) {
   make_dirs(dir + "/vectors");
   step(c, dir, "steer-train",
        cat({"steer", "train", "--data", dir + "/inputs/pairs.jsonl", "--method", "r,r-c,pca-c", "--layers", join(layers),
-            "--out", dir + "/vectors/vec-{method}.gguf"},
+            "--resume", "--out", dir + "/vectors/vec-{method}.gguf"},
            c.model_args()),
        dir + "/vectors/vec-r.summary.json");
 
@@ -327,7 +329,7 @@ json run_steer(Context& c, const std::string& dir) {
     step(c, dir, "steer-eval-" + m,
          cat({"steer", "eval", "--vector", dir + "/vectors/vec-" + m + ".gguf", "--layers", join(layers), "--alpha=" + alphas,
               "--data", dir + "/inputs/babi15_eval.jsonl", "--calib", c.quick() ? "15" : "50", "--bootstrap", "2000",
-              "--seed", std::to_string(c.seed), "--out", out},
+              "--seed", std::to_string(c.seed), "--resume", "--out", out},
              c.model_args()),
          out + "/summary.json");
     const json e = read_json(out + "/summary.json");
@@ -415,7 +417,7 @@ json run_twohop(Context& c, const std::string& dir) {
   th.seed = c.seed + 4;
   make_data(dir + "/inputs/twohop.jsonl", th);
   step(c, dir, "data-label-twohop",
-       cat({"data", "label", "twohop", "--data", dir + "/inputs/twohop.jsonl", "--alternatives", "3", "--out",
+       cat({"data", "label", "twohop", "--data", dir + "/inputs/twohop.jsonl", "--alternatives", "3", "--resume", "--out",
             dir + "/cases.jsonl"},
            c.model_args()),
        dir + "/label_summary.json", dir + "/label_summary.json");
@@ -467,7 +469,7 @@ json run_twohop(Context& c, const std::string& dir) {
   const std::string fail_path = dir + "/inputs/failing.jsonl";
   if (!exists(fail_path)) data::write_jsonl(fail_path, failing);
   step(c, dir, "patch",
-       cat({"patch", "--data", fail_path, "--category", "all", "--out", dir + "/patch"}, c.model_args()),
+       cat({"patch", "--data", fail_path, "--category", "all", "--resume", "--out", dir + "/patch"}, c.model_args()),
        dir + "/patch/summary.json");
   const json patch = read_json(dir + "/patch/summary.json");
   json peaks = json::object();
@@ -491,7 +493,7 @@ json run_twohop(Context& c, const std::string& dir) {
   std::vector<int> cl = creme.at("layers").get<std::vector<int>>();
   const std::string range = str(cl.front(), "-", cl.back());
   step(c, dir, "edit-eval",
-       cat({"edit", "eval", "--data", fail_path, "--category", "all", "--split", "all", "--per-case-creme", range, "--out",
+       cat({"edit", "eval", "--data", fail_path, "--category", "all", "--split", "all", "--per-case-creme", range, "--resume", "--out",
             dir + "/edit_eval"},
            c.model_args()),
        dir + "/edit_eval/summary.json");
@@ -571,16 +573,17 @@ json run_cluster(Context& c, const std::string& dir) {
   const std::vector<std::string> common = {"--data", dir + "/inputs/instructions.jsonl", "--text-field", "instruction",
                                             "--seed", std::to_string(c.seed)};
   step(c, dir, "cluster-analyze-template",
-       cat(cat({"cluster", "analyze", "--label-field", "distribution", "--out", dir + "/by_template"}, common), c.model_args()),
+       cat(cat({"cluster", "analyze", "--label-field", "distribution", "--resume", "--out", dir + "/by_template"}, common),
+           c.model_args()),
        dir + "/by_template/summary.json");
   step(c, dir, "cluster-analyze-task",
-       cat(cat({"cluster", "analyze", "--label-field", "task", "--out", dir}, common), c.model_args()),
+       cat(cat({"cluster", "analyze", "--label-field", "task", "--resume", "--out", dir}, common), c.model_args()),
        dir + "/summary.json");
   // The paper's own experiment, independent of --model: a small transformer trained from scratch
   // on these tasks, read at the separator (README, cluster), where its figure appears.
   std::vector<std::string> train = {"cluster", "train", "--position", "separator", "--steps", c.quick() ? "60" : "300",
                                     "--eval-every", "20", "--eval-rows", c.quick() ? "256" : "512", "--seed",
-                                    std::to_string(c.seed), "--out", dir + "/scratch"};
+                                    std::to_string(c.seed), "--resume", "--out", dir + "/scratch"};
   if (c.threads > 0) train.insert(train.end(), {"--threads", std::to_string(c.threads)});
   step(c, dir, "cluster-train-separator", train, dir + "/scratch/summary.json");
   json s = read_json(dir + "/summary.json");

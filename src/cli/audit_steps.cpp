@@ -144,6 +144,9 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
     // An audit started with SIGINT ignored (`audit ... &` from a script) still stops its commands
     // through the signal it passes on: the child must not inherit the ignored disposition.
     ::signal(SIGINT, SIG_DFL);
+    // The step's CPU time (wait4 below, summary.json steps[].cpu_seconds) is its process's own: a
+    // warm engine (REASONSCOPE_ENGINE_SOCKET) would run it outside this process tree.
+    ::unsetenv("REASONSCOPE_ENGINE_SOCKET");
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execv(exe.c_str(), argv.data());

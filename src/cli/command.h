@@ -23,6 +23,12 @@ std::vector<CommandSpec>& command_registry();
 // the Python module): errors leave as exceptions instead, a parse error as an rs::Error (kUsage).
 int run(int argc, char** argv, bool rethrow = false);
 
+// Ends an engine process with `status` once its command returned: flushes stdio and leaves
+// without running static destructors, which in libtorch deregister every operator again (~0.1
+// CPU-s per process; CI time, issue 21). Every output is complete by then (outputs are written
+// atomically inside the command), so nothing is lost.
+[[noreturn]] void finish_process(int status);
+
 // Whether argv names a command this program registered, so that run() would run it (main.cpp:
 // the torch-free `reasonscope` runs those and hands every other command line to
 // reasonscope-engine).

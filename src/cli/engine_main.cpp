@@ -2,4 +2,4 @@
 // the commands that need torch; run directly it behaves as `reasonscope` does.
 #include "cli/command.h"
 
-int main(int argc, char** argv) { return rs::cli::run(argc, argv); }
+int main(int argc, char** argv) { rs::cli::finish_process(rs::cli::run(argc, argv)); }

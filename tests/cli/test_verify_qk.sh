@@ -150,7 +150,10 @@ with open(sys.argv[2], "w") as out:
                               "options": opts, "answer_index": opts.index(true)}) + "\n")
 PY
   mq=(--format mcq --data "$TMP/mcq.jsonl" --calib 2 --batch-size 4)
-  cpu() { local TIMEFORMAT='%3U %3S'; { time "$@" >/dev/null 2>"$TMP/err"; } 2>"$TMP/cpu" || { tail -3 "$TMP/err"; return 1; }
+  # Without the warm engine (ctest's REASONSCOPE_ENGINE_SOCKET): its worker is not this shell's
+  # child, so `time` would not see its CPU.
+  cpu() { local TIMEFORMAT='%3U %3S'; { time env -u REASONSCOPE_ENGINE_SOCKET "$@" >/dev/null 2>"$TMP/err"; } 2>"$TMP/cpu" ||
+          { tail -3 "$TMP/err"; return 1; }
           awk '{print $1 + $2}' "$TMP/cpu"; }
   if run "${mq[@]}" --out "$TMP/mcq_u" &&
      shard_cpu=$(cpu "$BIN" verify qk --model "$MODEL" --threads 1 --bootstrap 200 "${mq[@]}" --out "$TMP/mcq_s" --shard 0/1) &&
