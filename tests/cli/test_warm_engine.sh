@@ -74,7 +74,7 @@ then ok "MALLOC_ARENA_MAX differs from the server's: declined (note under REASON
 else bad "a different MALLOC_ARENA_MAX: peak RSS '$r_declined' KB, stderr '$(head -1 "$TMP/declined.err")'"; fi
 
 # ---- signals: SIGINT forwarded (the command stops cleanly and resumes); SIGKILL ends the command
-for i in $(seq 20); do cat "$TMP/texts.jsonl"; done | python3 -c '
+for i in $(seq 10); do cat "$TMP/texts.jsonl"; done | python3 -c '
 import json, sys
 for i, line in enumerate(sys.stdin):
     row = json.loads(line); row["id"] = f"r{i}"; print(json.dumps(row))' >"$TMP/many.jsonl"
