@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/edit_options.h"
+#include "cli/preloaded_model.h"
 #include "core/error.h"
 #include "core/layers.h"
 #include "core/log.h"
@@ -72,8 +73,12 @@ inline LoadedModel load_for_cli(const ModelOptions& o, bool prefer_native = fals
   lo.weights = parse_weights(o, lm.path, prefer_native);
   const auto t0 = std::chrono::steady_clock::now();
   classify(ExitCode::kModel, [&] {
-    lm.model = load_model(lm.path, lo);
-    lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+    if (take_preloaded(lm.path, lo, lm.model, lm.tokenizer)) {
+      log_debug(str(lm.path, ": the model the warm engine preloaded (preloaded_model.h)"));
+    } else {
+      lm.model = load_model(lm.path, lo);
+      lm.tokenizer = tok::Tokenizer::from_model_path(lm.path);
+    }
   });
   lm.hook_edit = apply_edit_option(lm.model, o.edit, edit_as_hooks);
   lm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -36,8 +36,11 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/preloaded_model.h"
 #include "cli/warm_engine_wire.h"
 #include "core/error.h"
+#include "core/paths.h"
+#include "core/text.h"
 #include "model/model.h"
 
 extern char** environ;
@@ -53,6 +56,7 @@ struct ServerOptions {
   bool stop = false;
   int idle_exit = 1800;
   std::string log;
+  std::string preload;
 };
 
 volatile sig_atomic_t g_stop = 0;
@@ -137,10 +141,10 @@ std::string env_value(const char* name) {
   for (int s = 1; s < NSIG && s <= 64; ++s)
     if ((r.blocked_signals >> (s - 1)) & 1) sigaddset(&blocked, s);
   sigprocmask(SIG_SETMASK, &blocked, nullptr);
-  // libgomp read the server's OMP_NUM_THREADS at load; this command's counts. (Only when they
-  // differ: at::set_num_threads also starts a thread pool, which a command that sets its own
-  // count, or needs none, would not have started.)
-  if (omp_num_threads != env_value("OMP_NUM_THREADS")) rs::set_threads(0);
+  // libgomp read the server's OMP_NUM_THREADS at load, and a preload ran at one thread; this
+  // command's count applies. (Only then: at::set_num_threads also starts a thread pool, which a
+  // command that sets its own count, or needs none, would not have started.)
+  if (any_model_preloaded() || omp_num_threads != env_value("OMP_NUM_THREADS")) rs::set_threads(0);
   std::vector<char*> argv;
   for (const std::string& a : r.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -305,6 +309,17 @@ bool this_binary_was_replaced() {
 
 void serve_forever(const ServerOptions& o) {
   const sockaddr_un a = address_of(o.socket);
+  if (!o.preload.empty()) {
+    // One thread: OpenMP keeps the threads of a parallel region, and a fork has none of them.
+    rs::set_threads(1);
+    for (const std::string& name : split_commas(o.preload)) {
+      const std::string path = resolve_model(name);
+      const auto t0 = std::chrono::steady_clock::now();
+      preload_model(path, LoadOptions{});
+      std::fprintf(stderr, "engine-server: preloaded %s (f32, %.1f s)\n", path.c_str(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
   if (const int n = threads_of_this_process(); n != 1)
     throw Error("engine-server: this engine runs " + std::to_string(n) +
                 " threads before any command, so a fork of it would not be safe");
@@ -402,6 +417,10 @@ Registrar reg{"engine-server",
                     ->check(CLI::NonNegativeNumber)
                     ->capture_default_str();
                 sub.add_option("--log", o->log, "With --detach: append the server's own messages here");
+                sub.add_option("--preload", o->preload,
+                               "Models (names or .gguf paths, comma-separated) to load once, in f32 with "
+                               "dequantised weights: a command that loads the same file that way takes it "
+                               "instead of loading it again (copy-on-write: edits stay in the command's process)");
                 sub.add_flag("--stop", o->stop, "Stop the server listening at --socket (no error if none)");
                 sub.footer("A server started at a socket where one listens replaces it. A server stops by itself "
                            "after --idle-exit, when its socket is removed, or when its binary is rebuilt.");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The warm engine (`reasonscope engine-server`, README "A warm engine for many short commands"):
 # with REASONSCOPE_ENGINE_SOCKET naming a listening server, a command runs in a fork of it and
-# must behave as the exec'd engine does. Checks, each against the same command without the
-# variable: the outputs, exit status and stderr of a run and of a failing run; a relative --out
+# must behave as the exec'd engine does, also on the model the server preloaded (--preload). Checks, each against the same command without the
+# variable: the outputs, exit status and stderr of a run and of a failing run; the preloaded model
+# taken through another path to its file, and an in-place --edit on it that stays in its worker; a relative --out
 # (working directory) and the mode of what it writes (umask); a forwarded SIGINT (130, resumable);
 # that the warm path was taken at all (the caller's own peak RSS stays small: it never loads
 # libtorch); that SIGKILL of the caller ends the command; that a client whose load-time variables
@@ -24,12 +25,12 @@ LOG=$TMP/server.log
 trap '"$BIN" engine-server --socket "$SOCK" --stop >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 warm() { REASONSCOPE_ENGINE_SOCKET=$SOCK "$@"; }
 
-if "$BIN" engine-server --socket "$SOCK" --detach --log "$LOG" 2>"$TMP/start.err" && [ -S "$SOCK" ] &&
+if "$BIN" engine-server --socket "$SOCK" --detach --log "$LOG" --preload "$MODEL" 2>"$TMP/start.err" && [ -S "$SOCK" ] &&
    grep -q "listening at $SOCK" "$TMP/start.err"
 then ok "engine-server --detach: returns once listening at the socket"
 else bad "engine-server --detach: $(cat "$TMP/start.err")"; fi
 pid1=$(pgrep -f -- "engine-server --socket $SOCK --detach --log")
-"$BIN" engine-server --socket "$SOCK" --detach --log "$LOG" 2>"$TMP/again.err"; rc=$?
+"$BIN" engine-server --socket "$SOCK" --detach --log "$LOG" --preload "$MODEL" 2>"$TMP/again.err"; rc=$?
 for _ in $(seq 100); do kill -0 "${pid1:-0}" 2>/dev/null || break; sleep 0.02; done  # it exits just after unlinking
 if [[ $rc == 0 ]] && grep -q "replaced the server" "$TMP/again.err" &&
    [ -S "$SOCK" ] && [[ -n $pid1 ]] && ! kill -0 "$pid1" 2>/dev/null
@@ -49,6 +50,27 @@ else bad "score: exit $rc_exec / $rc_warm, $(cat "$TMP/cwd_warm/err" | head -3)"
 m_exec=$(stat -c %a "$TMP/cwd_exec/o/summary.json" 2>/dev/null); m_warm=$(stat -c %a "$TMP/cwd_warm/o/summary.json" 2>/dev/null)
 [[ -n $m_warm && $m_warm == "$m_exec" ]] && ok "umask 077: summary.json mode $m_warm both ways" ||
   bad "umask: mode '$m_exec' exec, '$m_warm' warm"
+
+# The preloaded model: taken by the first load in a worker (by another path to the same file too);
+# an edit applied in place stays in that worker: the next command sees the file's weights.
+ln -s "$MODEL" "$TMP/link.gguf"
+if warm "$BIN" -v score --model "$TMP/link.gguf" --threads 1 --data "$TMP/texts.jsonl" --field text --out "$TMP/pre" 2>"$TMP/pre.err" >/dev/null &&
+   grep -q "the model the warm engine preloaded" "$TMP/pre.err"
+then ok "score: takes the preloaded model (through a symlink to the file)"
+else bad "score through a symlink: no preloaded model taken: $(grep -i "load" "$TMP/pre.err" | head -2)"; fi
+write_twohop() { "$BIN" data make twohop --n 18 --seed 3 --out "$1" >/dev/null 2>&1; }
+write_twohop "$TMP/twohop.jsonl"
+"$BIN" edit creme --model "$MODEL" --threads 1 --data "$TMP/twohop.jsonl" --category all --split all --limit 2 --layers 8-9 \
+  --templates 1 --out "$TMP/edit.safetensors" >/dev/null 2>"$TMP/creme.err" || bad "setup: edit creme: $(tail -1 "$TMP/creme.err")"
+PLAIN=(score --model "$MODEL" --threads 1 --data "$TMP/texts.jsonl" --field text --token-logprobs)
+"$BIN" "${PLAIN[@]}" --edit "$TMP/edit.safetensors" --out "$TMP/edit_exec" >/dev/null 2>&1
+"$BIN" "${PLAIN[@]}" --out "$TMP/plain_exec" >/dev/null 2>&1
+warm "$BIN" "${PLAIN[@]}" --edit "$TMP/edit.safetensors" --out "$TMP/edit_warm" >/dev/null 2>&1
+warm "$BIN" "${PLAIN[@]}" --out "$TMP/plain_warm" >/dev/null 2>&1
+if same_tree "$TMP/edit_exec" "$TMP/edit_warm" exec warm && same_tree "$TMP/plain_exec" "$TMP/plain_warm" exec warm &&
+   ! cmp -s "$TMP/edit_exec/examples.jsonl" "$TMP/plain_exec/examples.jsonl"
+then ok "--edit on the preloaded model, then a plain run: both as exec'd (the edit stayed in its worker)"
+else bad "--edit then plain through the preloaded model differ from the exec'd runs"; fi
 
 for cmd in "info --model $TMP/absent.gguf" "score --model $MODEL --data $TMP/absent.jsonl --out $TMP/x" "info --layers 99"; do
   # shellcheck disable=SC2086  # the words of a command line
