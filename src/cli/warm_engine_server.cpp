@@ -212,6 +212,11 @@ bool receive_header(int conn, char magic[8], uint32_t& payload, int fds[3], int&
   if (n_fds != 3) refuse(conn, "stdin, stdout and stderr did not all arrive");
   if (load_time_env(r.env) != server_env)
     refuse(conn, "an environment variable read at load time (LD_*, OMP_*, MALLOC_*, ...) differs from the server's");
+  // A fork starts with the server's address space (libtorch, preloaded models), which an exec'd
+  // engine would not have: under a memory limit the command would meet it sooner.
+  for (int res : {RLIMIT_AS, RLIMIT_DATA})
+    if (r.limits[res].rlim_cur != RLIM_INFINITY)
+      refuse(conn, "a memory limit (ulimit -v / RLIMIT_AS or RLIMIT_DATA) is set; a fork would count the server's memory");
   // Nice value and resource limits as the client had them; one the server cannot give (a lower
   // nice value, a higher hard limit) declines.
   errno = 0;

@@ -3,12 +3,13 @@
 # with REASONSCOPE_ENGINE_SOCKET naming a listening server, a command runs in a fork of it and
 # must behave as the exec'd engine does, also on the model the server preloaded (--preload). Checks, each against the same command without the
 # variable: the outputs, exit status and stderr of a run and of a failing run; the preloaded model
-# taken through another path to its file, and an in-place --edit on it that stays in its worker; a relative --out
-# (working directory) and the mode of what it writes (umask); a forwarded SIGINT (130, resumable);
-# that the warm path was taken at all (the caller's own peak RSS stays small: it never loads
-# libtorch); that SIGKILL of the caller ends the command; that a client whose load-time variables
-# differ is declined and runs its own engine; that junk on the socket leaves the server serving;
-# that a second start replaces the first; and --stop.
+# taken through another path to its file, and an in-place --edit on it that stays in its worker;
+# a relative --out (working directory) and the mode of what it writes (umask); a forwarded SIGINT
+# (130, resumable); that the warm path was taken at all (the caller's own peak RSS stays small: it
+# never loads libtorch); that SIGKILL of the caller ends the command; that a client whose
+# load-time variables differ, or that runs under a memory limit, is declined and runs its own
+# engine; that junk on the socket leaves the server serving; that a second start replaces the
+# first; and --stop.
 # Needs the default model (REASONSCOPE_MODEL or the cache of scripts/setup.sh); exits 77 without.
 # Usage: bash test_warm_engine.sh /path/to/reasonscope
 set -u
@@ -92,6 +93,10 @@ else bad "info --help: peak RSS '$r_warm' KB warm (want < 50000), '$r_exec' KB e
 # A load-time variable of another value: declined, so the caller runs its own engine.
 r_declined=$(REASONSCOPE_ENGINE_VERBOSE=1 rss env REASONSCOPE_ENGINE_SOCKET="$SOCK" MALLOC_ARENA_MAX=3 "$BIN" info --help)
 cp "$TMP/rss.err" "$TMP/declined.err"
+# A memory limit: a fork would start with the server's memory counted against it, so declined too.
+r_limited=$( (ulimit -v 4000000; rss env REASONSCOPE_ENGINE_SOCKET="$SOCK" "$BIN" info --help) )
+if [[ $r_limited =~ ^[0-9]+$ ]] && (( r_limited > 100000 )); then ok "ulimit -v: declined, the caller ran its own engine"
+else bad "ulimit -v: the caller's peak RSS '$r_limited' KB (want > 100000: its own engine)"; fi
 if [[ $r_declined =~ ^[0-9]+$ ]] && (( r_declined > 100000 )) && grep -q "declined (an environment variable read at load time" "$TMP/declined.err"
 then ok "MALLOC_ARENA_MAX differs from the server's: declined (note under REASONSCOPE_ENGINE_VERBOSE), ran its own engine"
 else bad "a different MALLOC_ARENA_MAX: peak RSS '$r_declined' KB, stderr '$(head -1 "$TMP/declined.err")'"; fi
