@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/warm_engine_wire.h"
 #include "core/error.h"
 
 namespace rs::cli::audit {
@@ -146,7 +147,7 @@ StepResult run_self(const std::vector<std::string>& args, const std::string& cle
     ::signal(SIGINT, SIG_DFL);
     // The step's CPU time (wait4 below, summary.json steps[].cpu_seconds) is its process's own: a
     // warm engine (REASONSCOPE_ENGINE_SOCKET) would run it outside this process tree.
-    ::unsetenv("REASONSCOPE_ENGINE_SOCKET");
+    ::unsetenv(warm::kSocketVariable);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     ::execv(exe.c_str(), argv.data());

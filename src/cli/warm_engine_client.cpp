@@ -108,7 +108,7 @@ int mirror_status(int status) {
 }  // namespace
 
 int run_in_warm_engine(int argc, char** argv) {
-  const char* path = std::getenv("REASONSCOPE_ENGINE_SOCKET");
+  const char* path = std::getenv(warm::kSocketVariable);
   if (!path || !*path || argc < 2) return kNoWarmEngine;
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "engine-server") == 0) return kNoWarmEngine;  // the server itself

@@ -403,7 +403,7 @@ Registrar reg{"engine-server",
               "Keep one engine loaded; `reasonscope` runs its commands in forks of it (REASONSCOPE_ENGINE_SOCKET)",
               [](CLI::App& sub) {
                 auto o = std::make_shared<ServerOptions>();
-                if (const char* env = std::getenv("REASONSCOPE_ENGINE_SOCKET")) o->socket = env;
+                if (const char* env = std::getenv(warm::kSocketVariable)) o->socket = env;
                 sub.description(
                     "Every command that needs libtorch starts with ~0.45 CPU-s of libtorch's static "
                     "initialisation. This server pays it once: while it listens, `reasonscope` started "

@@ -22,6 +22,9 @@
 
 namespace rs::cli::warm {
 
+// The variable naming the server's socket, read by the client, the server and the audit.
+inline constexpr char kSocketVariable[] = "REASONSCOPE_ENGINE_SOCKET";
+
 inline constexpr char kMagic[8] = {'R', 'S', 'W', 'A', 'R', 'M', '0', '1'};
 inline constexpr uint32_t kMaxPayload = 4u << 20;  // argv + environment; Linux caps both far lower
 inline constexpr char kRefused = 'R', kStarted = 'S', kExited = 'E';
