@@ -30,7 +30,7 @@ MODELS=(
 )
 DEFAULT_MODEL=smollm2-135m
 
-PACKAGES=(build-essential cmake pkg-config ccache clang libclang-rt-14-dev
+PACKAGES=(build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
           libtorch-dev libopenblas0-openmp nlohmann-json3-dev libcli11-dev libpcre2-dev
           libgtest-dev libbenchmark-dev python3 python3-pip python3-venv python3-torch
           libcpp-httplib-dev pybind11-dev python3-dev)

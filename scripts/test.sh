@@ -29,8 +29,13 @@ echo "== sanitizer build (clang; ASan + UBSan unit tests and libFuzzer targets, 
 # libFuzzer's main. (Two trees compiled the same layers twice; CI time, issue 21.)
 # RelWithDebInfo (-O2 -g): -O1 -gline-tables-only built the tree in 399 CPU-s against 405, and
 # -O0 in 213 but ran the tests that parse the real model 6 times longer (README, "The two commands").
-CC=clang CXX=clang++ cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRS_SANITIZE=ON \
-  -DRS_FUZZ=ON -DRS_WITH_TORCH=OFF -DRS_BUILD_BENCH=OFF >/dev/null
+# A new tree is made with Ninja, which compiles a target's files while the libraries it links are
+# still being built (make waits for them, and one core idled through much of a cold build); a
+# tree that exists keeps its generator. RS_UNITY: 8 files to a translation unit (CMakeLists.txt).
+new_tree() { [[ -f $1/CMakeCache.txt ]] || echo "-G Ninja"; }
+# shellcheck disable=SC2046  # new_tree prints nothing or two words
+CC=clang CXX=clang++ cmake -S . -B build/sanitize $(new_tree build/sanitize) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRS_SANITIZE=ON -DRS_FUZZ=ON -DRS_WITH_TORCH=OFF -DRS_BUILD_BENCH=OFF -DRS_UNITY=ON >/dev/null
 cmake --build build/sanitize -j"$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/sanitize -j"$JOBS"
@@ -69,8 +74,9 @@ REASONSCOPE_PYTHON=$(./scripts/pyenv.sh); export REASONSCOPE_PYTHON
 # developer's benchmark binaries are never left stale.
 bench_opt=()
 [[ -f build/release/CMakeCache.txt ]] || bench_opt=(-DRS_BENCH_CHECK_ONLY=ON)
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON -DRS_TORCH_FREE_TESTS=OFF \
-  "${bench_opt[@]}" >/dev/null
+# shellcheck disable=SC2046
+cmake -S . -B build/release $(new_tree build/release) -DCMAKE_BUILD_TYPE=Release -DRS_BUILD_PYTHON=ON \
+  -DRS_TORCH_FREE_TESTS=OFF -DRS_UNITY=ON "${bench_opt[@]}" >/dev/null
 cmake --build build/release -j"$JOBS"
 # The test scripts check outputs with python3, ~160 calls a run. Where python3 is a pyenv
 # shim, every call first runs pyenv's bash scripts (~0.1 CPU-s and ~0.2 s each; CI time, issue

@@ -377,7 +377,7 @@ void run_audit(const AuditOptions& o) {
   if (errors) fail("audit: ", errors, " section(s) failed; see ", c.out, "/report.html and the logs/ folder of each");
 }
 
-rs::cli::Registrar reg{"audit", "Reasoning audit: the five analyses on built-in data, one report (the main job)",
+rs::cli::Registrar audit_command{"audit", "Reasoning audit: the five analyses on built-in data, one report (the main job)",
                        [](CLI::App& sub) {
   auto o = std::make_shared<AuditOptions>();
   sub.footer(

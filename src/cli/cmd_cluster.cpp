@@ -258,7 +258,7 @@ void add_analyze(CLI::App& parent) {
   sub->callback([o] { run_analyze(*o); });
 }
 
-Registrar reg{"cluster", "Task clustering of hidden states: train a small LM and watch (train), or any model (analyze)",
+Registrar cluster_command{"cluster", "Task clustering of hidden states: train a small LM and watch (train), or any model (analyze)",
               [](CLI::App& sub) {
                 sub.require_subcommand(1);
                 add_train(sub);

@@ -90,7 +90,7 @@ void add_check(CLI::App& data) {
   check->callback([o] { run_check(*o); });
 }
 
-rs::cli::Registrar reg{"data-check", "", [](CLI::App& self) {
+rs::cli::Registrar data_check_command{"data-check", "", [](CLI::App& self) {
   rs::cli::attach_under(self, "data", "Datasets: generate (data make), validate (data check), label (data label)", "check", add_check);
 }};
 

@@ -124,7 +124,7 @@ void add_label(CLI::App& data) {
   label->callback([o] { run_label(*o); });
 }
 
-rs::cli::Registrar reg{"data-label", "", [](CLI::App& self) {
+rs::cli::Registrar data_label_command{"data-label", "", [](CLI::App& self) {
   rs::cli::attach_under(self, "data", "Datasets: generate (data make), validate (data check), label (data label)", "label", add_label);
 }};
 

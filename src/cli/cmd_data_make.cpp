@@ -85,7 +85,7 @@ void add_make(CLI::App& data) {
   });
 }
 
-rs::cli::Registrar reg{"data", "Datasets: generate (data make), validate (data check), label (data label)",
+rs::cli::Registrar data_make_command{"data", "Datasets: generate (data make), validate (data check), label (data label)",
                        [](CLI::App& data) {
                          data.require_subcommand(1);
                          add_make(data);

@@ -306,7 +306,7 @@ void run_eval(const EvalCliOptions& o) {
   log_info(str("edit eval: ", cases.size(), " cases -> ", o.out));
 }
 
-Registrar reg{"edit", "Weight edits for two-hop reasoning: fit (creme) and evaluate (eval)",
+Registrar edit_command{"edit", "Weight edits for two-hop reasoning: fit (creme) and evaluate (eval)",
               [](CLI::App& sub) {
                 sub.require_subcommand(1);
                 {

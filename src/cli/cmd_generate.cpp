@@ -86,7 +86,7 @@ void run_generate(const GenerateCliOptions& o) {
                st.prefill_seconds, " s; ", rate, "; ", so.describe()));
 }
 
-Registrar reg{
+Registrar generate_command{
     "generate", "Continue a prompt (greedy or sampled), streamed to stdout",
     [](CLI::App& sub) {
       auto o = std::make_shared<GenerateCliOptions>();

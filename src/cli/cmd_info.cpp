@@ -174,7 +174,7 @@ void run_info(const InfoOptions& o) {
   }
 }
 
-Registrar reg{"info", "Describe a model: architecture, sizes, tokenizer, parameters, hook points",
+Registrar info_command{"info", "Describe a model: architecture, sizes, tokenizer, parameters, hook points",
               [](CLI::App& sub) {
                 auto o = std::make_shared<InfoOptions>();
                 add_model_options(sub, o->model);

@@ -139,7 +139,7 @@ void run_lens(const LensOptions& o) {
   log_info(str("lens: ", L, " layers x ", positions.size(), " position(s) -> ", o.out));
 }
 
-Registrar reg{"lens", "Logit lens: what each layer predicts at a prompt's last position",
+Registrar lens_command{"lens", "Logit lens: what each layer predicts at a prompt's last position",
               [](CLI::App& sub) {
                 auto o = std::make_shared<LensOptions>();
                 add_model_options(sub, o->model);

@@ -174,7 +174,7 @@ void run_merge(const MergeOptions& o) {
   if (exists(ck)) clean();  // the replay removes it; a leftover would only mislead a later --resume
 }
 
-Registrar reg{
+Registrar merge_command{
     "merge", "Combine the folders of `--shard I/N` runs into the outputs of one unsharded run",
     [](CLI::App& sub) {
       auto o = std::make_shared<MergeOptions>();

@@ -76,7 +76,7 @@ void run_models(const ModelsOptions& o) {
   std::printf("Use a model by name: reasonscope <command> --model NAME\n");
 }
 
-Registrar reg{"models", "List the models scripts/setup.sh installs: family, size, installed or not, path",
+Registrar models_command{"models", "List the models scripts/setup.sh installs: family, size, installed or not, path",
               [](CLI::App& sub) {
                 auto o = std::make_shared<ModelsOptions>();
                 sub.add_flag("--json", o->json, "Print one JSON object on stdout");

@@ -161,7 +161,7 @@ void run_patch(const PatchOptions& o) {
                " forward calls -> ", o.out));
 }
 
-Registrar reg{"patch", "Causal tracing from the guide run into the compositional run (two-hop cases)",
+Registrar patch_command{"patch", "Causal tracing from the guide run into the compositional run (two-hop cases)",
               [](CLI::App& sub) {
                 auto o = std::make_shared<PatchOptions>();
                 add_model_options(sub, o->model);

@@ -27,7 +27,7 @@ void run_demo(const DemoOptions& o) {
   rs::log_info("wrote " + o.out + "/report.html and " + o.out + "/summary.json");
 }
 
-rs::cli::Registrar reg{
+rs::cli::Registrar report_command{
     "report", "Build HTML reports (report demo: every chart type from made-up data)",
     [](CLI::App& sub) {
       sub.require_subcommand(1);

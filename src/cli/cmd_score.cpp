@@ -172,7 +172,7 @@ void run_score(const ScoreOptions& o) {
                summary["perplexity"].get<double>(), " -> ", o.out));
 }
 
-Registrar reg{
+Registrar score_command{
     "score", "Log-probabilities and perplexity of the texts in a JSONL file",
     [](CLI::App& sub) {
       auto o = std::make_shared<ScoreOptions>();

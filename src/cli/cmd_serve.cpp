@@ -114,7 +114,7 @@ void run_serve(ServeCliOptions o) {
   serve::serve(lm.model, *lm.tokenizer, reg, o.serve);
 }
 
-Registrar reg{
+Registrar serve_command{
     "serve", "OpenAI-compatible HTTP server that steers each request and verifies what it generates",
     [](CLI::App& sub) {
       auto o = std::make_shared<ServeCliOptions>();

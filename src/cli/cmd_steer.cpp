@@ -33,7 +33,7 @@ std::string train_summary_path(const std::string& vector_path) {
 }
 
 namespace {
-Registrar reg{"steer", "Control vectors: train from pairs, evaluate on a task, convert files",
+Registrar steer_command{"steer", "Control vectors: train from pairs, evaluate on a task, convert files",
               [](CLI::App& sub) {
                 sub.require_subcommand(1);
                 setup_steer_train(sub);

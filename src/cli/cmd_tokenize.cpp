@@ -127,7 +127,7 @@ void run_tokenize(const TokenizeOptions& o) {
   std::printf("\n");
 }
 
-Registrar reg{"tokenize", "Show the token ids and pieces a model's tokenizer gives for a text",
+Registrar tokenize_command{"tokenize", "Show the token ids and pieces a model's tokenizer gives for a text",
               [](CLI::App& sub) {
                 auto o = std::make_shared<TokenizeOptions>();
                 sub.description(

@@ -246,7 +246,7 @@ void run_trace(const TraceOptions& o) {
   log_info(str("wrote ", ids.size(), " hook tensors for ", rows.size(), " rows to ", o.out));
 }
 
-Registrar reg{
+Registrar trace_command{
     "trace", "Save activations at hook points for prompts to a .safetensors file",
     [](CLI::App& sub) {
       auto o = std::make_shared<TraceOptions>();

@@ -268,7 +268,7 @@ void add_qk(CLI::App& verify) {
   sub->callback([o] { run_qk(*o); });
 }
 
-Registrar reg{"verify-qk", "", [](CLI::App& self) {
+Registrar verify_qk_command{"verify-qk", "", [](CLI::App& self) {
   attach_under(self, "verify", "Verify reasoning from the model's internals (verify spectral, verify qk)",
                "qk", add_qk);
 }};

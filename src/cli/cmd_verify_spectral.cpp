@@ -46,14 +46,14 @@ struct VerifyOptions {
   bool maths_dtype_given = false, laplacian_given = false, max_tokens_given = false, band_given = false, layers_given = false;
 };
 
-struct Row {
+struct SpectralRow {
   uint64_t line = 0;
   std::string id, text, group;
   int label = -1;  // -1: none
 };
 
-std::vector<Row> read_rows(const VerifyOptions& o) {
-  std::vector<Row> rows;
+std::vector<SpectralRow> read_rows(const VerifyOptions& o) {
+  std::vector<SpectralRow> rows;
   std::set<std::string> ids;
   size_t with_label = 0;
   data::JsonlReader reader(o.data);
@@ -61,7 +61,7 @@ std::vector<Row> read_rows(const VerifyOptions& o) {
   while (reader.next(r)) {
     const std::string where = str(o.data, ":", r.line);
     if (!r.value.is_object()) fail(where, ": expected a JSON object");
-    Row row;
+    SpectralRow row;
     row.line = r.line;
     auto t = r.value.find(o.text_field);
     if (t == r.value.end()) fail(where, ": field '", o.text_field, "' is missing");
@@ -148,10 +148,10 @@ void run_verify(VerifyOptions o) {
     o.max_tokens = frozen.max_tokens;
     o.hfer_band = frozen.hfer_band;
   }
-  const std::vector<Row> rows = classify(ExitCode::kBadInput, [&] { return read_rows(o); });
+  const std::vector<SpectralRow> rows = classify(ExitCode::kBadInput, [&] { return read_rows(o); });
   const bool labelled = rows[0].label >= 0;
   size_t n_valid = 0;
-  for (const Row& r : rows) n_valid += r.label == 1;
+  for (const SpectralRow& r : rows) n_valid += r.label == 1;
   const size_t n_invalid = labelled ? rows.size() - n_valid : 0;
   if (!apply) {
     if (!labelled)
@@ -213,11 +213,11 @@ void run_verify(VerifyOptions o) {
   const tok::Tokenizer& tk = *lm.tokenizer;
   double fwd_s = 0, maths_s = 0;
   size_t todo = 0;
-  for (const Row& r : rows) todo += shard.owns(&r - rows.data(), rows.size()) && ck.find(r.id) == nullptr;
+  for (const SpectralRow& r : rows) todo += shard.owns(&r - rows.data(), rows.size()) && ck.find(r.id) == nullptr;
   const size_t n_resumed = rows.size() - todo;
   const auto t0 = std::chrono::steady_clock::now();
   Progress progress("verify spectral", todo);
-  for (const Row& r : rows) {
+  for (const SpectralRow& r : rows) {
     if (!shard.owns(&r - rows.data(), rows.size())) continue;
     if (const json* prev = ck.find(r.id)) {
       done[r.id] = *prev;
@@ -263,7 +263,7 @@ void run_verify(VerifyOptions o) {
   in.seed = o.model.seed;
   std::vector<std::vector<double>> spectra_all;  // per row, flattened [layer][quantile]
   size_t n_truncated = 0;
-  for (const Row& r : rows) {
+  for (const SpectralRow& r : rows) {
     const json& ex = done[r.id];
     std::vector<double> f;
     for (const auto& lf : ex["layer_features"])
@@ -319,7 +319,7 @@ void run_verify(VerifyOptions o) {
       summary["frozen"] = sp::evaluate_frozen(det, score, in.labels);
       summary["frozen"]["baselines"] = sp::evaluate_frozen_baselines(det, in.token_count, in.mean_logprob, in.labels);
       bool any = false;
-      for (const Row& r : rows) any |= !r.group.empty();
+      for (const SpectralRow& r : rows) any |= !r.group.empty();
       if (any) summary["by_" + o.group_field] = sp::group_breakdown(det, score, in.labels, in.group, in.token_count, in.mean_logprob);
     } else {
       summary["frozen"] = {{"n", rows.size()}, {"accuracy", nullptr}, {"auroc", nullptr}};
@@ -332,7 +332,7 @@ void run_verify(VerifyOptions o) {
       for (size_t h = 0; h < ex0[l].size(); ++h)
         for (size_t m = 0; m < static_cast<size_t>(sp::kNumMetrics); ++m) {
           std::vector<double> v;
-          for (const Row& r : rows) v.push_back(done[r.id]["per_head_features"][l][h][m].get<double>());
+          for (const SpectralRow& r : rows) v.push_back(done[r.id]["per_head_features"][l][h][m].get<double>());
           const sp::ScoreStats st = sp::score_stats(v, in.labels);
           ph.push_back({{"layer", layers[l]}, {"head", h}, {"metric", sp::metric_name(sp::kAllMetrics[m])},
                         {"cohens_d", std::isfinite(st.cohens_d) ? json(st.cohens_d) : json(nullptr)},
@@ -440,7 +440,7 @@ void add_spectral(CLI::App& verify) {
 }
 
 // `verify` is shared with other verifiers (e.g. `verify qk`): find or create the parent.
-rs::cli::Registrar reg{"verify-spectral", "", [](CLI::App& self) {
+rs::cli::Registrar verify_spectral_command{"verify-spectral", "", [](CLI::App& self) {
   attach_under(self, "verify", "Verify reasoning from the model's internals (verify spectral, verify qk)",
                "spectral", add_spectral);
 }};

@@ -1,6 +1,8 @@
 // Subcommands register themselves: a file cmd_<name>.cpp defines
-//   static rs::cli::Registrar reg{"name", "one-line help", [](CLI::App& sub) { ... }};
+//   rs::cli::Registrar name_command{"name", "one-line help", [](CLI::App& sub) { ... }};
 // where the lambda adds options to `sub` and sets sub.callback(...). main.cpp only dispatches.
+// The variable is named after the command: a unity build (RS_UNITY) puts several files in one
+// translation unit, where names in their anonymous namespaces must differ.
 // Commands stay thin: parse options, call library code, write outputs.
 #pragma once
 #include <CLI/CLI.hpp>

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "report/chart.h"
+#include "report/svg.h"
 #include "report/table.h"
 
 namespace rs::cli {
@@ -15,13 +16,6 @@ namespace {
 double num(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
-}
-
-std::string pct(double x) {
-  if (std::isnan(x)) return "n/a";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f%%", 100 * x);
-  return b;
 }
 
 std::string head_name(const nlohmann::json& h) {
@@ -56,11 +50,11 @@ report::Report build_qk_report(const qk::Evaluation& ev, const nlohmann::json& s
   const double top1 = num(s, "top1_test_accuracy"), ens = num(s, "ensemble_test_accuracy");
   const double first = num(s, "baseline_first_token_accuracy"), seq = num(s, "baseline_sequence_accuracy");
   if (labels) {
-    std::string v = "Best head " + head_name(s["top1"]) + ": " + pct(top1) + " of held-out questions right under both option orders; top-" +
-                    std::to_string(s["ensemble_heads"].size()) + " ensemble " + pct(ens) + "; the model's own answer " +
-                    pct(first) + " (first-token probability), " + pct(seq) + " (option log-likelihood)";
+    std::string v = "Best head " + head_name(s["top1"]) + ": " + report::fmt_percent(top1) + " of held-out questions right under both option orders; top-" +
+                    std::to_string(s["ensemble_heads"].size()) + " ensemble " + report::fmt_percent(ens) + "; the model's own answer " +
+                    report::fmt_percent(first) + " (first-token probability), " + report::fmt_percent(seq) + " (option log-likelihood)";
     if (s.contains("baseline_majority_accuracy") && s["baseline_majority_accuracy"].is_number())
-      v += "; always answering the calibration majority " + pct(s["baseline_majority_accuracy"].get<double>());
+      v += "; always answering the calibration majority " + report::fmt_percent(s["baseline_majority_accuracy"].get<double>());
     v += ".";
     // Where options share their first token, the first-token answer is no answer: the gap is
     // taken against the option log-likelihood instead.

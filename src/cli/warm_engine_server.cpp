@@ -399,7 +399,7 @@ void serve_forever(const ServerOptions& o) {
   if (::lstat(o.socket.c_str(), &st) == 0 && st.st_ino == inode) ::unlink(o.socket.c_str());
 }
 
-Registrar reg{"engine-server",
+Registrar warm_engine_server_command{"engine-server",
               "Keep one engine loaded; `reasonscope` runs its commands in forks of it (REASONSCOPE_ENGINE_SOCKET)",
               [](CLI::App& sub) {
                 auto o = std::make_shared<ServerOptions>();

@@ -16,7 +16,7 @@ struct Species {
 const std::vector<Species> kSpecies = {{"mouse", "mice"}, {"cat", "cats"},   {"wolf", "wolves"},
                                        {"sheep", "sheep"}, {"dog", "dogs"},  {"lion", "lions"},
                                        {"snake", "snakes"}, {"fox", "foxes"}};
-const std::vector<std::string> kNames = {"Gertrude", "Winona", "Jessica", "Emily",  "Lily",
+const std::vector<std::string> kBabiNames = {"Gertrude", "Winona", "Jessica", "Emily",  "Lily",
                                          "Bernhard", "Julius", "Greg",    "Brian",  "Jason",
                                          "Sumit",    "Yann",   "Antoine", "Fred",   "Mary"};
 constexpr size_t kSpeciesPerStory = 4;
@@ -42,18 +42,18 @@ std::vector<GenRow> make_babi15(uint64_t n, uint64_t seed) {
                           kSpecies[species[fears[k]]].plural + ".");
     rng.shuffle(sentences);
 
-    auto people = rng.sample(kNames.size(), kPeoplePerStory);
+    auto people = rng.sample(kBabiNames.size(), kPeoplePerStory);
     std::vector<size_t> kind_of(kPeoplePerStory);
     std::vector<std::string> facts;
     for (size_t p = 0; p < kPeoplePerStory; ++p) {
       kind_of[p] = rng.below(kSpeciesPerStory);
       const char* s = kSpecies[species[kind_of[p]]].singular;
-      facts.push_back(kNames[people[p]] + " is " + indefinite_article(s) + " " + s + ".");
+      facts.push_back(kBabiNames[people[p]] + " is " + indefinite_article(s) + " " + s + ".");
     }
     sentences.insert(sentences.end(), facts.begin(), facts.end());
 
     const size_t asked = rng.below(kPeoplePerStory);
-    const std::string name = kNames[people[asked]];
+    const std::string name = kBabiNames[people[asked]];
     const std::string answer = kSpecies[species[fears[kind_of[asked]]]].singular;
     std::vector<std::string> wrong, candidates;
     for (size_t k = 0; k < kSpeciesPerStory; ++k) {

@@ -19,7 +19,7 @@ const std::vector<std::string> kTemplates = {
     "{1} and {2} went to the {P} together. Afterwards, {S} passed a {O} to",
     "When {1} and {2} arrived at the {P}, {S} threw a {O} to",
 };
-const std::vector<std::string> kNames = {
+const std::vector<std::string> kIoiNames = {
     "Mary", "John", "Alice", "Bob", "Sarah", "Tom", "Emma", "James", "Anna", "David",
     "Laura", "Paul", "Kate", "Mark", "Lisa", "Peter", "Rachel", "Daniel", "Julia", "Chris"};
 const std::vector<std::string> kPlaces = {"store", "park", "restaurant", "school", "garden",
@@ -42,8 +42,8 @@ std::vector<GenRow> make_ioi(uint64_t n, uint64_t seed) {
   rows.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     GenRng rng = GenRng::stream(seed, i);
-    auto names = rng.sample(kNames.size(), 2);
-    const std::string io = kNames[names[0]], subject = kNames[names[1]];
+    auto names = rng.sample(kIoiNames.size(), 2);
+    const std::string io = kIoiNames[names[0]], subject = kIoiNames[names[1]];
     const size_t t = rng.below(kTemplates.size());
     const bool abb = rng.coin();  // ABB: indirect object named first
     std::string s = kTemplates[t];

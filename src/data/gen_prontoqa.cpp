@@ -31,7 +31,7 @@ const std::vector<std::vector<std::string>> kPropertyFamilies = {
     {"hard", "soft"},                            {"feisty", "amenable"},
     {"earthy", "smoky"},                         {"liquid", "solid"}};
 
-const std::vector<std::string> kNames = {"Alex", "Sam",   "Max",  "Wren", "Fae",   "Polly",
+const std::vector<std::string> kProntoqaNames = {"Alex", "Sam",   "Max",  "Wren", "Fae",   "Polly",
                                          "Stella", "Sally", "Rex", "Nora", "Leo",  "Ivy",
                                          "Hugo",  "Clara", "Owen", "Mia"};
 
@@ -86,7 +86,7 @@ GenRow make_prontoqa_row(GenRng& rng, int hops, bool distractors, const std::str
     const auto& fam = kPropertyFamilies[family_idx[next_family++]];
     return rng.pick(fam);
   };
-  const std::string name = rng.pick(kNames);
+  const std::string name = rng.pick(kProntoqaNames);
 
   std::vector<std::string> chain_concepts;
   for (int i = 0; i < hops; ++i) chain_concepts.push_back(new_concept());

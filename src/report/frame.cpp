@@ -9,7 +9,7 @@ namespace rs::report::detail {
 
 namespace {
 
-constexpr double kTitleFont = 15, kLabelFont = 12, kTickFont = 11, kLegendFont = 12;
+constexpr double kTitleFont = 15, kTickFont = 11, kLegendFont = 12;
 constexpr double kLegendRow = 18, kLegendMaxWidth = 260, kNoteRow = 15;
 constexpr size_t kMaxCategoryChars = 24;
 const double kRotate = 35.0;  // degrees for crowded category labels

@@ -99,6 +99,10 @@ std::string fmt_fixed(double v, int decimals) {
   return s;
 }
 
+std::string fmt_percent(double fraction) {
+  return std::isfinite(fraction) ? fmt_fixed(100 * fraction, 1) + "%" : "n/a";
+}
+
 std::string fmt_value(double v, int digits) {
   if (!std::isfinite(v)) return fmt_fixed(v, 0);
   if (v == 0) return "0";

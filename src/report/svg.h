@@ -22,6 +22,9 @@ std::string fmt_value(double v, int digits = 4);
 // Fixed notation with `decimals` decimals ("0.913"); non-finite as in fmt_value.
 std::string fmt_fixed(double v, int decimals);
 
+// A fraction as a percentage with one decimal ("91.3%"); "n/a" when it is not finite.
+std::string fmt_percent(double fraction);
+
 // ` name="escaped value"` (with the leading space), ready to append inside a start tag.
 std::string attr(std::string_view name, std::string_view value);
 std::string attr(std::string_view name, double px);

@@ -65,6 +65,10 @@ TEST(Format, Values) {
   EXPECT_EQ(fmt_value(-INFINITY), "-inf");
   EXPECT_EQ(fmt_fixed(-0.0001, 3), "0.000");  // no "-0.000"
   EXPECT_EQ(fmt_fixed(0.8125, 2), "0.81");
+  EXPECT_EQ(fmt_percent(0.9134), "91.3%");
+  EXPECT_EQ(fmt_percent(-0.0001), "0.0%");
+  EXPECT_EQ(fmt_percent(NAN), "n/a");
+  EXPECT_EQ(fmt_percent(INFINITY), "n/a");
 }
 
 TEST(Format, EllipsizeCountsCharactersNotBytes) {
