@@ -13,6 +13,8 @@ namespace rs::cli {
 
 namespace {
 
+using report::fmt_percent;
+
 double num(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
@@ -50,11 +52,11 @@ report::Report build_qk_report(const qk::Evaluation& ev, const nlohmann::json& s
   const double top1 = num(s, "top1_test_accuracy"), ens = num(s, "ensemble_test_accuracy");
   const double first = num(s, "baseline_first_token_accuracy"), seq = num(s, "baseline_sequence_accuracy");
   if (labels) {
-    std::string v = "Best head " + head_name(s["top1"]) + ": " + report::fmt_percent(top1) + " of held-out questions right under both option orders; top-" +
-                    std::to_string(s["ensemble_heads"].size()) + " ensemble " + report::fmt_percent(ens) + "; the model's own answer " +
-                    report::fmt_percent(first) + " (first-token probability), " + report::fmt_percent(seq) + " (option log-likelihood)";
+    std::string v = "Best head " + head_name(s["top1"]) + ": " + fmt_percent(top1) + " of held-out questions right under both option orders; top-" +
+                    std::to_string(s["ensemble_heads"].size()) + " ensemble " + fmt_percent(ens) + "; the model's own answer " +
+                    fmt_percent(first) + " (first-token probability), " + fmt_percent(seq) + " (option log-likelihood)";
     if (s.contains("baseline_majority_accuracy") && s["baseline_majority_accuracy"].is_number())
-      v += "; always answering the calibration majority " + report::fmt_percent(s["baseline_majority_accuracy"].get<double>());
+      v += "; always answering the calibration majority " + fmt_percent(s["baseline_majority_accuracy"].get<double>());
     v += ".";
     // Where options share their first token, the first-token answer is no answer: the gap is
     // taken against the option log-likelihood instead.

@@ -15,6 +15,8 @@
 namespace rs::cli {
 namespace {
 
+using report::fmt_percent;
+
 std::string fmt(double v, int digits = 3) {
   if (!std::isfinite(v)) return "n/a";
   char b[64];
@@ -54,17 +56,17 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     const double best_base = std::max(acc_len, acc_lp);
     std::string v = "Selected detector: " + sel["metric"].get<std::string>() + " at layer " +
                     std::to_string(sel["layer"].get<int>()) + " (valid if " + sel["direction"].get<std::string>() +
-                    " than " + fmt(jd(sel["threshold"]), 4) + "). Nested cross-validated accuracy " + report::fmt_percent(acc) +
-                    " (in-sample " + report::fmt_percent(jd(sel["in_sample_accuracy"])) + ", AUROC " + fmt(jd(sel["auroc"])) +
-                    "); token count alone reaches " + report::fmt_percent(acc_len) + ", the model's mean log-probability " +
-                    report::fmt_percent(acc_lp) + ". Controlling for length the selected metric's correlation with validity is " +
+                    " than " + fmt(jd(sel["threshold"]), 4) + "). Nested cross-validated accuracy " + fmt_percent(acc) +
+                    " (in-sample " + fmt_percent(jd(sel["in_sample_accuracy"])) + ", AUROC " + fmt(jd(sel["auroc"])) +
+                    "); token count alone reaches " + fmt_percent(acc_len) + ", the model's mean log-probability " +
+                    fmt_percent(acc_lp) + ". Controlling for length the selected metric's correlation with validity is " +
                     fmt(pr) + ", and " + fmt(pr2) + " controlling for length and log-probability. ";
     report::Tone tone = report::Tone::Neutral;
     // chance level: always predicting the larger class
     const double nv = jd(s["n_valid"]), ni = jd(s["n_invalid"]);
     const double majority = std::max(nv, ni) / (nv + ni);
     if (std::max(acc, best_base) < majority + 0.02) {
-      v += "Nothing here beats chance (always answering the larger class scores " + report::fmt_percent(majority) +
+      v += "Nothing here beats chance (always answering the larger class scores " + fmt_percent(majority) +
            "): neither the spectral metrics nor length or log-probability separate valid from invalid rows.";
       tone = report::Tone::Negative;
     } else if (acc > best_base + 0.02 && std::fabs(pr2) > 0.1) {
@@ -84,13 +86,13 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     std::string v = "Frozen detector (" + s["selected"]["metric"].get<std::string>() + " at layer " +
                     std::to_string(s["selected"]["layer"].get<int>()) + ") applied to " + std::to_string(s.value("n", 0)) + " rows";
     if (labelled) {
-      v += ": accuracy " + report::fmt_percent(jd(f["accuracy"])) + ", AUROC " + fmt(jd(f["auroc"])) + ", Cohen's d " + fmt(jd(f["cohens_d"]), 2) + ".";
+      v += ": accuracy " + fmt_percent(jd(f["accuracy"])) + ", AUROC " + fmt(jd(f["auroc"])) + ", Cohen's d " + fmt(jd(f["cohens_d"]), 2) + ".";
       if (f.contains("baselines")) {
         const nlohmann::json& b = f["baselines"];
         for (const char* k : {"token_count", "mean_logprob"}) {
           const nlohmann::json& x = b[k];
           v += std::string(" ") + (std::string(k) == "token_count" ? "Token count" : "Mean log-probability") +
-               " on the same rows: accuracy " + report::fmt_percent(jd(x["accuracy"])) + ", AUROC " + fmt(jd(x["auroc"])) + ", d " +
+               " on the same rows: accuracy " + fmt_percent(jd(x["accuracy"])) + ", AUROC " + fmt(jd(x["auroc"])) + ", d " +
                fmt(jd(x["cohens_d"]), 2) + ".";
         }
         v += b["token_count"].value("threshold_source", "") == "calibration"
