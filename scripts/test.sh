@@ -30,8 +30,8 @@ echo "== sanitizer build (clang; ASan + UBSan unit tests and libFuzzer targets, 
 # RelWithDebInfo (-O2 -g): -O1 -gline-tables-only built the tree in 399 CPU-s against 405, and
 # -O0 in 213 but ran the tests that parse the real model 6 times longer (README, "The two commands").
 # A new tree is made with Ninja, which compiles a target's files while the libraries it links are
-# still being built (make waits for them); a tree that exists keeps its generator, and without ninja it is make. RS_UNITY: 8 files to a
-# translation unit (CMakeLists.txt).
+# still being built (make waits for them); a tree that exists keeps its generator, and without
+# ninja it is make. RS_UNITY: 8 files to a translation unit (CMakeLists.txt).
 new_tree() { [[ -f $1/CMakeCache.txt ]] || ! command -v ninja >/dev/null || echo "-G Ninja"; }
 # shellcheck disable=SC2046  # new_tree prints nothing or two words
 CC=clang CXX=clang++ cmake -S . -B build/sanitize $(new_tree build/sanitize) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
