@@ -8,17 +8,15 @@
 #include "core/error.h"
 #include "core/layers.h"
 #include "report/report.h"
+#include "report/svg.h"
 #include "stats/pca.h"
 
 namespace rs::cli {
 namespace {
 using nlohmann::json;
 
-std::string fmt(double v, int digits = 3) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+using report::fmt_fixed;
+using report::fmt_percent;
 
 // PCA of one layer's states [N, D] to 2-D, points labelled by class name.
 report::ScatterChart pca_scatter(const at::Tensor& x, const std::vector<int64_t>& labels,
@@ -75,9 +73,9 @@ void write_cluster_train_report(const cluster::TrainResult& r, const json& summa
                                                                                  : "mean over the instruction")
       .meta("paper", "Wu & Varshney, Transformer-based Causal Language Models Perform Clustering, arXiv 2402.12151");
   const size_t last = r.ari_by_layer.size() - 1;
-  rep.verdict(str("Validation accuracy ", fmt(100 * r.val_accuracy, 1), "% (train ", fmt(100 * r.train_accuracy, 1),
-                  "%). Final validation ARI: ", label(r.layers[0]), " ", fmt(r.ari_by_layer[0]), ", ",
-                  label(r.layers[last]), " ", fmt(r.ari_by_layer[last]), "."),
+  rep.verdict(str("Validation accuracy ", fmt_percent(r.val_accuracy), " (train ", fmt_percent(r.train_accuracy),
+                  "). Final validation ARI: ", label(r.layers[0]), " ", fmt_fixed(r.ari_by_layer[0], 3), ", ",
+                  label(r.layers[last]), " ", fmt_fixed(r.ari_by_layer[last], 3), "."),
               r.val_accuracy >= 0.95 ? report::Tone::Positive : report::Tone::Warning);
   rep.section("Clustering over training")
       .text("k-means (k = number of tasks, k-means++, 10 restarts) on the hidden state of every layer; "
@@ -125,8 +123,9 @@ void write_cluster_analyze_report(const cluster::AnalyzeResult& r, const json& s
   size_t best = 0;
   for (size_t i = 0; i < r.scores.size(); ++i)
     if (r.scores[i].ari > r.scores[best].ari) best = i;
-  rep.verdict(str("Best layer: ", label(r.layers[best]), ": ARI ", fmt(r.scores[best].ari), ", NMI ", fmt(r.scores[best].nmi),
-                  " (shuffled labels: ARI ", fmt(r.shuffled[best].ari), ", NMI ", fmt(r.shuffled[best].nmi), ")."));
+  rep.verdict(str("Best layer: ", label(r.layers[best]), ": ARI ", fmt_fixed(r.scores[best].ari, 3),
+                  ", NMI ", fmt_fixed(r.scores[best].nmi, 3), " (shuffled labels: ARI ",
+                  fmt_fixed(r.shuffled[best].ari, 3), ", NMI ", fmt_fixed(r.shuffled[best].nmi, 3), ")."));
   std::vector<double> x, ari, nmi, sil, ari0, nmi0, sil0;
   for (size_t i = 0; i < r.layers.size(); ++i) {
     x.push_back(static_cast<double>(r.layers[i]));

@@ -17,11 +17,9 @@ namespace {
 
 using report::fmt_percent;
 
-std::string fmt(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
+// A missing summary key reads as NaN (jd) and shows as "n/a", like fmt_percent.
+std::string fixed_or_na(double v, int decimals = 3) {
+  return std::isfinite(v) ? report::fmt_fixed(v, decimals) : "n/a";
 }
 double jd(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : NAN; }
 
@@ -56,11 +54,11 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     const double best_base = std::max(acc_len, acc_lp);
     std::string v = "Selected detector: " + sel["metric"].get<std::string>() + " at layer " +
                     std::to_string(sel["layer"].get<int>()) + " (valid if " + sel["direction"].get<std::string>() +
-                    " than " + fmt(jd(sel["threshold"]), 4) + "). Nested cross-validated accuracy " + fmt_percent(acc) +
-                    " (in-sample " + fmt_percent(jd(sel["in_sample_accuracy"])) + ", AUROC " + fmt(jd(sel["auroc"])) +
+                    " than " + fixed_or_na(jd(sel["threshold"]), 4) + "). Nested cross-validated accuracy " + fmt_percent(acc) +
+                    " (in-sample " + fmt_percent(jd(sel["in_sample_accuracy"])) + ", AUROC " + fixed_or_na(jd(sel["auroc"])) +
                     "); token count alone reaches " + fmt_percent(acc_len) + ", the model's mean log-probability " +
                     fmt_percent(acc_lp) + ". Controlling for length the selected metric's correlation with validity is " +
-                    fmt(pr) + ", and " + fmt(pr2) + " controlling for length and log-probability. ";
+                    fixed_or_na(pr) + ", and " + fixed_or_na(pr2) + " controlling for length and log-probability. ";
     report::Tone tone = report::Tone::Neutral;
     // chance level: always predicting the larger class
     const double nv = jd(s["n_valid"]), ni = jd(s["n_invalid"]);
@@ -86,14 +84,15 @@ void write_spectral_report(const SpectralReportData& d, const std::string& path)
     std::string v = "Frozen detector (" + s["selected"]["metric"].get<std::string>() + " at layer " +
                     std::to_string(s["selected"]["layer"].get<int>()) + ") applied to " + std::to_string(s.value("n", 0)) + " rows";
     if (labelled) {
-      v += ": accuracy " + fmt_percent(jd(f["accuracy"])) + ", AUROC " + fmt(jd(f["auroc"])) + ", Cohen's d " + fmt(jd(f["cohens_d"]), 2) + ".";
+      v += ": accuracy " + fmt_percent(jd(f["accuracy"])) + ", AUROC " + fixed_or_na(jd(f["auroc"])) +
+           ", Cohen's d " + fixed_or_na(jd(f["cohens_d"]), 2) + ".";
       if (f.contains("baselines")) {
         const nlohmann::json& b = f["baselines"];
         for (const char* k : {"token_count", "mean_logprob"}) {
           const nlohmann::json& x = b[k];
           v += std::string(" ") + (std::string(k) == "token_count" ? "Token count" : "Mean log-probability") +
-               " on the same rows: accuracy " + fmt_percent(jd(x["accuracy"])) + ", AUROC " + fmt(jd(x["auroc"])) + ", d " +
-               fmt(jd(x["cohens_d"]), 2) + ".";
+               " on the same rows: accuracy " + fmt_percent(jd(x["accuracy"])) +
+               ", AUROC " + fixed_or_na(jd(x["auroc"])) + ", d " + fixed_or_na(jd(x["cohens_d"]), 2) + ".";
         }
         v += b["token_count"].value("threshold_source", "") == "calibration"
                  ? " All three thresholds are frozen from the calibration file."
